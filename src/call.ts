@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import { MonitorBlockedError } from './errors.js'
+import { reportFault } from './faults.js'
+import { maskSecretFields, type Recorder } from './recorder.js'
+import type {
+  Alert,
+  CallSpec,
+  RequestInfo,
+  ResponseInfo,
+  RuleMatch,
+  RuleSetLike,
+  ScanResult,
+  StreamAccumulator,
+  Target,
+  TextPart,
+} from './types.js'
+
+/** Everything a monitored client shares: set up once in `monitor()`, read on every call. @internal */
+export interface MonitorContext {
+  recorder: Recorder
+  rules: RuleSetLike
+  blockDangerous: boolean
+  blockDangerousResponses: boolean
+  scanHistory: boolean
+}
+
+const NO_MATCHES: ScanResult = { alert: 'none', matches: [] }
+
+/** Scans texts grouped by target: one scan per target, however many parts the call has. @internal */
+export function scanTexts(rules: RuleSetLike, texts: TextPart[] | undefined): ScanResult {
+  if (!texts || texts.length === 0) return NO_MATCHES
+  try {
+    const byTarget = new Map<Target, string>()
+    for (const { target, text } of texts) {
+      if (typeof text !== 'string' || text === '') continue
+      const prev = byTarget.get(target)
+      byTarget.set(target, prev === undefined ? text : `${prev}\n${text}`)
+    }
+    let alert: Alert = 'none'
+    let matches: RuleMatch[] | undefined
+    for (const [target, text] of byTarget) {
+      const result = rules.scan(text, { target })
+      if (result.matches.length === 0) continue
+      ;(matches ??= []).push(...result.matches)
+      if (result.alert === 'dangerous' || (result.alert === 'suspicious' && alert === 'none')) alert = result.alert
+    }
+    return matches ? { alert, matches } : NO_MATCHES
+  } catch (error) {
+    reportFault('rules', error)
+    return NO_MATCHES
+  }
+}
+
+/**
+ * One LLM call from start to its single closing event (finish, error or blocked).
+ * @internal
+ */
+export class CallRecord {
+  readonly id = randomUUID()
+  private readonly started = performance.now()
+  private closed = false
+  private firstTokenAt: number | undefined
+  private accumulator: StreamAccumulator | undefined
+
+  constructor(
+    private readonly ctx: MonitorContext,
+    private readonly spec: CallSpec,
+    readonly method: string,
+    readonly request: RequestInfo,
+  ) {}
+
+  /** Records the start (or the block). Returns the error to throw when the request must not be sent. */
+  start(): MonitorBlockedError | undefined {
+    const { request, ctx } = this
+    const scan = scanTexts(ctx.rules, request.texts)
+    const params = maskSecretFields(request.params)
+    const base = {
+      method: this.method,
+      ...(request.model === undefined ? {} : { model: request.model }),
+      ...(params !== null && typeof params === 'object' && !Array.isArray(params) ? params : { params }),
+      stream: request.stream === true,
+    }
+    if (scan.alert === 'dangerous' && ctx.blockDangerous) {
+      this.closed = true
+      const reason = `dangerous content: ${ruleIds(scan.matches, 'dangerous')}`
+      const event = ctx.recorder.record('LLM_call_blocked', 'warning', this.id, {
+        ...base,
+        reason,
+        alert: 'dangerous',
+        security: { matches: scan.matches },
+      })
+      ctx.recorder.flushNow()
+      return new MonitorBlockedError(scan.matches, event)
+    }
+    ctx.recorder.record('LLM_call_start', scan.alert === 'none' ? 'info' : 'warning', this.id, {
+      ...base,
+      alert: scan.alert,
+      security: { matches: scan.matches },
+    })
+    return undefined
+  }
+
+  /** A non-streamed result arrived. Returns the error to throw when a dangerous response must be blocked. */
+  finish(result: unknown, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
+    if (this.closed) return undefined
+    let info: ResponseInfo
+    try {
+      info = this.spec.response ? this.spec.response(result) : { response: result }
+    } catch (error) {
+      reportFault('adapter', error)
+      info = {}
+    }
+    return this.close(info, extra)
+  }
+
+  /** Starts watching a streamed result. */
+  beginStream(): boolean {
+    if (!this.spec.stream) return false
+    try {
+      this.accumulator = this.spec.stream()
+      return true
+    } catch (error) {
+      reportFault('adapter', error)
+      return false
+    }
+  }
+
+  chunk(value: unknown): void {
+    if (this.closed || !this.accumulator) return
+    try {
+      if (this.accumulator.push(value) === true && this.firstTokenAt === undefined) this.firstTokenAt = performance.now()
+    } catch (error) {
+      reportFault('adapter', error)
+      this.accumulator = undefined
+    }
+  }
+
+  /** The stream ended (`partial`: the user stopped reading it before its end). */
+  endStream(partial: boolean, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
+    if (this.closed) return undefined
+    let info: ResponseInfo = {}
+    try {
+      if (this.accumulator) info = this.accumulator.result()
+    } catch (error) {
+      reportFault('adapter', error)
+    }
+    const ttft = this.firstTokenAt === undefined ? null : round(this.firstTokenAt - this.started)
+    return this.close(info, { ...extra, time_to_first_token_ms: ttft, ...(partial ? { partial: true } : {}) })
+  }
+
+  error(error: unknown): void {
+    if (this.closed) return
+    this.closed = true
+    const data: Record<string, unknown> = {
+      method: this.method,
+      ...(this.request.model === undefined ? {} : { model: this.request.model }),
+      duration_ms: round(performance.now() - this.started),
+      error: describeError(error),
+    }
+    if (this.accumulator) {
+      try {
+        data.partial_response = this.accumulator.result().response
+      } catch (e) {
+        reportFault('adapter', e)
+      }
+    }
+    this.ctx.recorder.record('LLM_call_error', 'error', this.id, data)
+  }
+
+  private close(info: ResponseInfo, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
+    this.closed = true
+    const { ctx } = this
+    const scan = scanTexts(ctx.rules, info.texts)
+    const model = (info.response as { model?: unknown } | undefined)?.model ?? this.request.model
+    const event = ctx.recorder.record('LLM_call_finish', scan.alert === 'none' ? 'info' : 'warning', this.id, {
+      method: this.method,
+      ...(model === undefined ? {} : { model }),
+      duration_ms: round(performance.now() - this.started),
+      ...extra,
+      ...info.data,
+      response: info.response ?? null,
+      usage: info.usage ?? null,
+      alert: scan.alert,
+      security: { matches: scan.matches },
+    })
+    if (scan.alert === 'dangerous' && ctx.blockDangerousResponses) {
+      ctx.recorder.flushNow()
+      return new MonitorBlockedError(scan.matches, event)
+    }
+    return undefined
+  }
+}
+
+function ruleIds(matches: RuleMatch[], severity: RuleMatch['severity']): string {
+  return [...new Set(matches.filter((m) => m.severity === severity).map((m) => m.rule_id))].join(', ')
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
+
+/** What the error event says of an error: the SDKs' errors carry status, request id and type. @internal */
+export function describeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { name: typeof error, message: String(error) }
+  const e = error as Error & {
+    status?: unknown
+    requestID?: unknown
+    request_id?: unknown
+    type?: unknown
+    code?: unknown
+  }
+  const out: Record<string, unknown> = { name: e.name, message: e.message }
+  if (typeof e.status === 'number') out.status = e.status
+  const requestId = e.requestID ?? e.request_id
+  if (typeof requestId === 'string') out.request_id = requestId
+  if (typeof e.type === 'string') out.type = e.type
+  if (typeof e.code === 'string') out.code = e.code
+  return out
+}

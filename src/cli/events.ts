@@ -1,0 +1,246 @@
+import { statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { MonitorEvent } from '../types.js'
+import { defaultEventsPath, logFiles } from '../store/files.js'
+import { type AgentStats, type EventFilter, getAgentStats, matches, needleFor, queryEvents } from '../store/queries.js'
+import { parseLine, scanLines } from '../store/scan.js'
+
+/** Where a command prints, and what stops `--follow` (SIGINT when not given). Tests pass their own. */
+export interface CommandIO {
+  stdout?: { write(text: string): unknown }
+  stderr?: { write(text: string): unknown }
+  signal?: AbortSignal
+}
+
+const EVENTS_HELP = `Usage: cylestio-monitor events [options]
+
+Prints events of the log, oldest first (the newest --limit of those that match).
+  --channel <name>   only this channel (LLM, SYSTEM, …)
+  --type <event>     only this event type (LLM_call_blocked, …)
+  --agent <id>       only this agent
+  --since <when>     from this time: an ISO date or a duration ago (30s, 10m, 2h, 7d, 2w)
+  --until <when>     before this time (same forms)
+  --limit <n>        the newest n matching events (default 100; 0 for all)
+  --json             one JSON event per line instead of a table
+  --follow, -f       keep printing new events as they are written, until Ctrl-C
+  --file <path>      the event log (default $CYLESTIO_EVENTS_FILE or ./cylestio-events.jsonl)
+`
+
+const STATS_HELP = `Usage: cylestio-monitor stats [options]
+
+Per agent and model: calls, blocked, errors, tokens in/out, mean and p95 duration.
+  --agent <id>       only this agent
+  --json             the rows as JSON
+  --file <path>      the event log (default $CYLESTIO_EVENTS_FILE or ./cylestio-events.jsonl)
+`
+
+/**
+ * `cylestio-monitor events`: prints events of the log as a table or JSON lines; `--follow` keeps printing.
+ * Returns the exit code: 0, 1 when there is no log, 2 for a usage error.
+ * @example await eventsCommand(['--type', 'LLM_call_blocked', '--since', '2h'])
+ */
+export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise<number> {
+  const out = io.stdout ?? process.stdout
+  const err = io.stderr ?? process.stderr
+  let filter: EventFilter
+  let limit: number | undefined
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      options: {
+        channel: { type: 'string' },
+        type: { type: 'string' },
+        agent: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        limit: { type: 'string' },
+        json: { type: 'boolean' },
+        follow: { type: 'boolean', short: 'f' },
+        file: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }))
+    filter = {
+      channel: values.channel,
+      type: values.type,
+      agentId: values.agent,
+      since: values.since === undefined ? undefined : parseWhen(values.since),
+      until: values.until === undefined ? undefined : parseWhen(values.until),
+    }
+    limit = values.limit === undefined ? 100 : Number(values.limit)
+    if (!Number.isInteger(limit) || limit < 0) throw new Error(`--limit must be a whole number, not "${values.limit}"`)
+    if (limit === 0) limit = undefined
+  } catch (error) {
+    err.write(`cylestio-monitor events: ${(error as Error).message}\n\n${EVENTS_HELP}`)
+    return 2
+  }
+  if (values.help) {
+    out.write(EVENTS_HELP)
+    return 0
+  }
+  const file = resolve(values.file ?? defaultEventsPath())
+  if (!values.follow && logFiles(file).length === 0) {
+    err.write(`cylestio-monitor events: no event log at ${file}\n`)
+    return 1
+  }
+  const print = values.json ? (e: MonitorEvent) => out.write(`${JSON.stringify(e)}\n`) : undefined
+  const cursor = { offset: 0 }
+  const ino = statSync(file, { throwIfNoEntry: false })?.ino
+  const events = await queryEvents(filter, file, limit, cursor)
+  if (print) events.forEach(print)
+  else out.write(eventTable(events, values.follow === true))
+  if (values.follow) await follow(file, filter, cursor.offset, ino, print ?? ((e) => out.write(eventRow(e))), io.signal)
+  return 0
+}
+
+/**
+ * `cylestio-monitor stats`: the per-agent, per-model table (or JSON). Returns the exit code.
+ * @example await statsCommand(['--agent', 'my_agent', '--json'])
+ */
+export async function statsCommand(argv: string[], io: CommandIO = {}): Promise<number> {
+  const out = io.stdout ?? process.stdout
+  const err = io.stderr ?? process.stderr
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      options: {
+        agent: { type: 'string' },
+        json: { type: 'boolean' },
+        file: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }))
+  } catch (error) {
+    err.write(`cylestio-monitor stats: ${(error as Error).message}\n\n${STATS_HELP}`)
+    return 2
+  }
+  if (values.help) {
+    out.write(STATS_HELP)
+    return 0
+  }
+  const file = resolve(values.file ?? defaultEventsPath())
+  if (logFiles(file).length === 0) {
+    err.write(`cylestio-monitor stats: no event log at ${file}\n`)
+    return 1
+  }
+  const rows = await getAgentStats({ agentId: values.agent, file })
+  if (values.json) {
+    out.write(`${JSON.stringify(rows, null, 2)}\n`)
+    return 0
+  }
+  out.write(statsTable(rows))
+  return 0
+}
+
+/** An ISO date, or a duration before now: `30s`, `10m`, `2h`, `7d`, `2w`. */
+export function parseWhen(text: string, now = Date.now()): Date {
+  const ago = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim())
+  if (ago) {
+    const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86_400e3, w: 604_800e3 }[ago[2] as 'ms']
+    return new Date(now - Number(ago[1]) * unit)
+  }
+  const t = Date.parse(text)
+  if (Number.isNaN(t)) throw new Error(`"${text}" is neither an ISO date nor a duration like 10m, 2h, 7d`)
+  return new Date(t)
+}
+
+/** Prints events appended to `file` after `offset` until `signal` aborts (or SIGINT), like `tail -f`. */
+async function follow(
+  file: string,
+  filter: EventFilter,
+  offset: number,
+  ino: number | undefined,
+  print: (event: MonitorEvent) => unknown,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const stop = signal ? undefined : new AbortController()
+  const onSigint = (): void => stop?.abort()
+  if (stop) process.once('SIGINT', onSigint)
+  const stopped = signal ?? stop!.signal
+  const needle = needleFor(filter)
+  try {
+    while (!stopped.aborted) {
+      const st = statSync(file, { throwIfNoEntry: false })
+      if (st) {
+        // Rotated or rewritten (cleanup): the path is a new file, read it from the start.
+        if (st.ino !== ino || st.size < offset) {
+          ino = st.ino
+          offset = 0
+        }
+        if (st.size > offset) {
+          offset = await scanLines(
+            file,
+            needle,
+            (line) => {
+              const event = parseLine(line, file)
+              if (event !== null && matches(event, filter)) print(event)
+            },
+            { start: offset, reportTorn: false },
+          )
+        }
+      }
+      await new Promise<void>((done) => {
+        const timer = setTimeout(done, 200)
+        stopped.addEventListener('abort', () => {
+          clearTimeout(timer)
+          done()
+        }, { once: true })
+      })
+    }
+  } finally {
+    if (stop) process.off('SIGINT', onSigint)
+  }
+}
+
+const EVENT_COLUMNS = ['TIME', 'AGENT', 'EVENT', 'ALERT', 'MODEL', 'TOKENS', 'DURATION']
+/** Widths used when rows arrive one by one (`--follow`). */
+const FOLLOW_WIDTHS = [23, 14, 18, 10, 26, 12, 8]
+
+function eventCells(e: MonitorEvent): string[] {
+  const data = e.data ?? {}
+  const usage = data.usage as { input_tokens?: number; output_tokens?: number } | undefined
+  const tokens = usage && (usage.input_tokens !== undefined || usage.output_tokens !== undefined)
+    ? `${usage.input_tokens ?? 0}→${usage.output_tokens ?? 0}`
+    : ''
+  return [
+    String(e.timestamp).replace('T', ' ').replace('Z', ''),
+    e.agent_id,
+    e.event,
+    typeof data.alert === 'string' ? data.alert : '',
+    typeof data.model === 'string' ? data.model : '',
+    tokens,
+    typeof data.duration_ms === 'number' ? `${Math.round(data.duration_ms)} ms` : '',
+  ]
+}
+
+function eventRow(e: MonitorEvent): string {
+  return formatRow(eventCells(e), FOLLOW_WIDTHS)
+}
+
+/** A table sized to its rows; when following, fixed widths so that later rows line up. */
+function eventTable(events: MonitorEvent[], following: boolean): string {
+  if (following) return [formatRow(EVENT_COLUMNS, FOLLOW_WIDTHS), ...events.map(eventRow)].join('')
+  if (events.length === 0) return 'No matching events.\n'
+  return table(EVENT_COLUMNS, events.map(eventCells))
+}
+
+function statsTable(rows: AgentStats[]): string {
+  if (rows.length === 0) return 'No LLM calls in the log.\n'
+  const ms = (n: number | null): string => (n === null ? '' : `${Math.round(n)}`)
+  return table(
+    ['AGENT', 'MODEL', 'CALLS', 'BLOCKED', 'ERRORS', 'TOKENS IN', 'TOKENS OUT', 'MEAN MS', 'P95 MS'],
+    rows.map((r) => [r.agent_id, r.model, `${r.calls}`, `${r.blocked}`, `${r.errors}`, `${r.input_tokens}`, `${r.output_tokens}`, ms(r.mean_duration_ms), ms(r.p95_duration_ms)]),
+  )
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => rows.reduce((w, r) => Math.max(w, r[i].length), h.length))
+  return [header, ...rows].map((r) => formatRow(r, widths)).join('')
+}
+
+function formatRow(cells: string[], widths: number[]): string {
+  return `${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()}\n`
+}

@@ -1,0 +1,50 @@
+import { runDemo } from '../demo/run.js'
+
+const USAGE = `Usage: cylestio-monitor <command> [options]
+
+Commands:
+  demo [--live] [--agent ID]     run a monitored Anthropic client against a local server (or the real API)
+  events [filters]               list recorded events (--channel --type --agent --since --until --limit --json --follow --file)
+  stats [--json] [--file F]      calls, blocks, errors, tokens and latency per agent and model
+  rules lint|test|check [...]    validate rule files, run their tests, or check which rules fire on a text
+
+Events go to $CYLESTIO_EVENTS_FILE, else ./cylestio-events.jsonl.`
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'demo': {
+      const agentAt = rest.indexOf('--agent')
+      return runDemo({
+        live: rest.includes('--live'),
+        agentId: agentAt >= 0 ? (rest[agentAt + 1] ?? 'demo-agent') : 'demo-agent',
+        out: (line) => process.stdout.write(`${line}\n`),
+      })
+    }
+    case 'events':
+      return (await import('./events.js')).eventsCommand(rest)
+    case 'stats':
+      return (await import('./events.js')).statsCommand(rest)
+    case 'rules':
+      return (await import('./rules.js')).rulesCommand(rest)
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`)
+      return command === undefined ? 1 : 0
+    default:
+      process.stderr.write(`cylestio-monitor: unknown command '${command}'\n\n${USAGE}\n`)
+      return 2
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    process.stderr.write(`cylestio-monitor: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.exitCode = 1
+  },
+)

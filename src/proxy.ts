@@ -1,0 +1,294 @@
+import { CallRecord, type MonitorContext } from './call.js'
+import { reportFault } from './faults.js'
+import type { Adapter, CallSpec, RequestInfo } from './types.js'
+
+/**
+ * The proxy core. Only the method chains an adapter names are intercepted; every other property is read
+ * from the real object and every other method runs with the real object as `this` (SDK clients keep
+ * state in `#private` fields, which a proxy as `this` cannot reach).
+ */
+
+/** One level of an adapter's method paths: `messages` → { `create` → call }. */
+interface PathNode {
+  call?: { spec: CallSpec; path: string }
+  helper?: boolean
+  children?: Map<string, PathNode>
+}
+
+/** Builds the tree of an adapter's paths once, in `monitor()`. @internal */
+export function pathTree(adapter: Adapter): PathNode {
+  const root: PathNode = {}
+  const nodeAt = (path: string): PathNode => {
+    let node = root
+    for (const part of path.split('.')) {
+      node.children ??= new Map()
+      let next = node.children.get(part)
+      if (!next) node.children.set(part, (next = {}))
+      node = next
+    }
+    return node
+  }
+  for (const [path, spec] of Object.entries(adapter.calls)) nodeAt(path).call = { spec, path }
+  for (const path of adapter.helpers ?? []) nodeAt(path).helper = true
+  return root
+}
+
+/** Every proxy this package made, to its real object: `monitor(monitor(c))` stays one layer. @internal */
+export const realOf = new WeakMap<object, object>()
+
+/**
+ * Wraps one object of a client. `proxies` caches the proxy of each real object, so the same resource is
+ * always the same proxy (`client.messages === client.messages`).
+ * @internal
+ */
+export function wrapObject(
+  target: object,
+  node: PathNode,
+  ctx: MonitorContext,
+  proxies: WeakMap<object, object>,
+  isRoot: boolean,
+): object {
+  const cached = proxies.get(target)
+  if (cached) return cached
+  // Per-property cache of the functions handed out, so a method read twice is the same function.
+  const methods = new Map<PropertyKey, { real: Function; wrapped: Function }>()
+  const proxy: object = new Proxy(target, {
+    get(obj, prop) {
+      const value: unknown = Reflect.get(obj, prop, obj)
+      if (typeof value === 'function') {
+        if (prop === 'constructor') return value
+        const hit = methods.get(prop)
+        if (hit && hit.real === value) return hit.wrapped
+        const child = typeof prop === 'string' ? node.children?.get(prop) : undefined
+        const wrapped = child?.call
+          ? interceptCall(value, obj, proxy, child.call.spec, child.call.path, ctx)
+          : child?.helper
+            ? runAsMonitored(value, obj, proxy)
+            : bindToReal(value, obj, proxy, isRoot ? (result) => rewrapClone(result, obj, node, ctx, proxies) : undefined)
+        methods.set(prop, { real: value, wrapped })
+        return wrapped
+      }
+      if (value !== null && typeof value === 'object' && typeof prop === 'string') {
+        const child = node.children?.get(prop)
+        if (child?.children) return wrapObject(value, child, ctx, proxies, false)
+      }
+      return value
+    },
+  })
+  proxies.set(target, proxy)
+  realOf.set(proxy, target)
+  return proxy
+}
+
+/** A method that is not an LLM call: runs on the real object, exactly as on the bare client. */
+function bindToReal(fn: Function, real: object, proxy: object, after?: (result: unknown) => unknown): Function {
+  return function (this: unknown, ...args: unknown[]) {
+    const result = Reflect.apply(fn, this === proxy ? real : this, args)
+    return after ? after(result) : result
+  }
+}
+
+/** `client.withOptions()` and the like return a new client of the same class: it is monitored too. */
+function rewrapClone(
+  result: unknown,
+  real: object,
+  node: PathNode,
+  ctx: MonitorContext,
+  proxies: WeakMap<object, object>,
+): unknown {
+  if (
+    result !== null &&
+    typeof result === 'object' &&
+    result !== real &&
+    Object.getPrototypeOf(result) === Object.getPrototypeOf(real) &&
+    !realOf.has(result)
+  ) {
+    return wrapObject(result, node, ctx, proxies, true)
+  }
+  return result
+}
+
+/** A helper such as `messages.stream()`: it runs with the monitored object as `this`, so the calls it makes are seen. */
+function runAsMonitored(fn: Function, real: object, proxy: object): Function {
+  return function (this: unknown, ...args: unknown[]) {
+    return Reflect.apply(fn, this === proxy || this === real ? proxy : this, args)
+  }
+}
+
+/** An LLM call: record its start, block it or send it, then watch its result to the single closing event. */
+function interceptCall(
+  fn: Function,
+  real: object,
+  proxy: object,
+  spec: CallSpec,
+  path: string,
+  ctx: MonitorContext,
+): Function {
+  return function (this: unknown, ...args: unknown[]) {
+    const self = this === proxy ? real : this
+    let request: RequestInfo
+    try {
+      request = spec.request(args, { scanHistory: ctx.scanHistory })
+    } catch (error) {
+      reportFault('adapter', error)
+      return Reflect.apply(fn, self, args)
+    }
+    const call = new CallRecord(ctx, spec, request.method ?? path, request)
+    const blocked = call.start()
+    if (blocked) return rejected(blocked)
+    let result: unknown
+    try {
+      result = Reflect.apply(fn, self, args)
+    } catch (error) {
+      call.error(error)
+      throw error
+    }
+    return observeResult(result, call, request.stream === true)
+  }
+}
+
+/**
+ * A blocked call returns a rejected promise, as the SDK's methods report every failure. The SDK's
+ * `APIPromise` helpers are there too, rejecting with the same error, so `create(...).withResponse()` fails
+ * the same way.
+ */
+function rejected(error: Error): Promise<never> {
+  const promise = Promise.reject(error)
+  const helpers = { withResponse: () => promise, asResponse: () => promise, parse: () => promise }
+  return Object.assign(promise, helpers)
+}
+
+interface SdkApiPromise {
+  responsePromise: Promise<{ response?: { status?: number; headers?: { get(name: string): string | null } } }>
+  parseResponse: (client: unknown, props: unknown) => unknown
+  parsedPromise?: unknown
+  asResponse: () => Promise<unknown>
+}
+
+function isSdkApiPromise(value: unknown): value is SdkApiPromise {
+  const v = value as Partial<SdkApiPromise> | null
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    typeof v.parseResponse === 'function' &&
+    typeof v.asResponse === 'function' &&
+    typeof (v.responsePromise as Promise<unknown> | undefined)?.then === 'function'
+  )
+}
+
+function observeResult(result: unknown, call: CallRecord, stream: boolean): unknown {
+  if (isSdkApiPromise(result)) return observeApiPromise(result, call, stream)
+  if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
+    return (result as Promise<unknown>).then(
+      (value) => settle(value, call, stream),
+      (error: unknown) => {
+        call.error(error)
+        throw error
+      },
+    )
+  }
+  return settle(result, call, stream)
+}
+
+/** The call's value arrived: a stream to watch, or a response to record. */
+function settle(value: unknown, call: CallRecord, stream: boolean, extra?: Record<string, unknown>): unknown {
+  if (stream && isAsyncIterable(value)) {
+    if (call.beginStream()) watchStream(value, call, extra)
+    return value
+  }
+  const blocked = call.finish(value, extra)
+  if (blocked) throw blocked
+  return value
+}
+
+/**
+ * The SDKs' `APIPromise` is returned as it is (its helpers depend on it): the monitor hooks the two
+ * fields it reads, the response (status, or the error the client threw) and the body parser.
+ */
+function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boolean): SdkApiPromise {
+  let extra: Record<string, unknown> | undefined
+  // A side branch, not a replacement: the promise the SDK's helpers read stays the SDK's own, and no
+  // rejection is created that the user would have to handle.
+  promise.responsePromise.then(
+    (props) => {
+      const id = props.response?.headers?.get('request-id')
+      extra = id ? { request_id: id } : undefined
+    },
+    (error: unknown) => call.error(error),
+  )
+  const parse = promise.parseResponse
+  promise.parseResponse = async (client, props) => {
+    let value: unknown
+    try {
+      value = await parse(client, props)
+    } catch (error) {
+      call.error(error)
+      throw error
+    }
+    return settle(value, call, stream, extra)
+  }
+  // `.asResponse()` alone hands the raw body to the user; the call still gets its closing event.
+  const asResponse = promise.asResponse
+  promise.asResponse = function (this: SdkApiPromise) {
+    return asResponse.call(this).then((response) => {
+      if (!this.parsedPromise) {
+        call.finish(null, { ...extra, raw_response: true, status: (response as { status?: number }).status })
+      }
+      return response
+    })
+  }
+  return promise
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+}
+
+/**
+ * Watches a stream's chunks as the user reads them. The stream object stays the SDK's own; only its
+ * iterator is observed, which `for await`, `tee()` and `toReadableStream()` all go through.
+ */
+function watchStream(stream: AsyncIterable<unknown>, call: CallRecord, extra?: Record<string, unknown>): void {
+  const iterate = stream[Symbol.asyncIterator]
+  Object.defineProperty(stream, Symbol.asyncIterator, {
+    configurable: true,
+    writable: true,
+    value: function (this: AsyncIterable<unknown>) {
+      return observedIterator(iterate.call(this), call, extra)
+    },
+  })
+}
+
+function observedIterator(
+  inner: AsyncIterator<unknown>,
+  call: CallRecord,
+  extra?: Record<string, unknown>,
+): AsyncIterableIterator<unknown> {
+  const onNext = (step: IteratorResult<unknown>): IteratorResult<unknown> => {
+    if (!step.done) {
+      call.chunk(step.value)
+      return step
+    }
+    const blocked = call.endStream(false, extra)
+    if (blocked) throw blocked
+    return step
+  }
+  const onError = (error: unknown): never => {
+    call.error(error)
+    throw error
+  }
+  return {
+    next: (...args: [] | [unknown]) => inner.next(...args).then(onNext, onError),
+    return: (value?: unknown) => {
+      call.endStream(true, extra)
+      return inner.return ? inner.return(value) : Promise.resolve({ done: true as const, value })
+    },
+    throw: (error?: unknown) => {
+      call.error(error)
+      return inner.throw ? inner.throw(error) : Promise.reject(error)
+    },
+    [Symbol.asyncIterator]() {
+      return this
+    },
+  }
+}

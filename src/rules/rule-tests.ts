@@ -1,0 +1,30 @@
+import type { RuleSet } from './rule-set.js'
+
+/** A rule's own test that did not hold. */
+export interface RuleTestFailure {
+  rule_id: string
+  file: string
+  /** `match`: the text should make the rule fire and did not; `no_match`: the reverse. */
+  expected: 'match' | 'no_match'
+  text: string
+}
+
+/**
+ * Runs every rule's `tests.match` and `tests.no_match` through the whole set (at the rule's first
+ * target), so each test goes through the same sets, normalisation and validators as a real scan.
+ */
+export function runRuleTests(ruleSet: RuleSet): { rules: number; tests: number; failures: RuleTestFailure[] } {
+  const failures: RuleTestFailure[] = []
+  let tests = 0
+  for (const rule of ruleSet.rules) {
+    const fires = (text: string) =>
+      ruleSet.scan(text, { target: rule.targets[0] }).matches.some((m) => m.rule_id === rule.id)
+    for (const [expected, texts] of [['match', rule.tests.match], ['no_match', rule.tests.no_match]] as const) {
+      for (const text of texts) {
+        tests++
+        if (fires(text) !== (expected === 'match')) failures.push({ rule_id: rule.id, file: rule.file, expected, text })
+      }
+    }
+  }
+  return { rules: ruleSet.size, tests, failures }
+}

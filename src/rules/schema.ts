@@ -1,0 +1,206 @@
+/**
+ * Reads one YAML rule file and validates it field by field. Every error is a `RuleError` naming the
+ * file, the line and (once known) the rule id. Internal to the rule engine.
+ */
+import { readFileSync } from 'node:fs'
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml'
+import { RuleError } from '../errors.js'
+import { TARGETS, type Severity, type Target } from '../types.js'
+import { checkSource, keywordSource, patternSource } from './compile.js'
+import { VALIDATORS, type ValidatorName } from './validators.js'
+
+/** One rule, as loaded from a file. */
+export interface Rule {
+  /** Unique, dotted namespace (`prompt-injection.ignore-previous`). */
+  id: string
+  description: string
+  severity: Severity
+  /** Where the rule applies. */
+  targets: Target[]
+  tags: string[]
+  /** Matches are masked by `RuleSet.redact()` and in excerpts. */
+  redact: boolean
+  /** The file the rule was read from, and the line of its entry. */
+  file: string
+  line: number
+  /** RE2 patterns, as written. */
+  patterns: string[]
+  /** Literal phrases, whole-word, case-insensitive. */
+  keywords: string[]
+  /** Patterns are case-insensitive unless this is true. */
+  caseSensitive: boolean
+  /** Match on the normalised text (default) or on the raw text (rules that look for invisible characters). */
+  normalize: boolean
+  /** A check run on each match after the RE2 pass. */
+  validate?: ValidatorName
+  tests: { match: string[]; no_match: string[] }
+  /** The RE2 source of the whole rule: its patterns and keywords as one alternation. */
+  source: string
+}
+
+export interface RuleFile {
+  rules: Rule[]
+  /** Ids of rules (from this or earlier files) to turn off. */
+  disable: string[]
+}
+
+const RULE_FIELDS = new Set([
+  'id', 'description', 'severity', 'targets', 'patterns', 'keywords', 'redact', 'tags', 'tests',
+  'validate', 'case_sensitive', 'normalize',
+])
+const SEVERITIES: readonly Severity[] = ['suspicious', 'dangerous']
+const ID = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/
+
+/** Parses and validates one rule file. Throws `RuleError` on the first problem. */
+export function readRuleFile(file: string): RuleFile {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new RuleError(`cannot read the file: ${(error as Error).message}`, file)
+  }
+  return parseRuleFile(text, file)
+}
+
+/** Parses and validates the YAML text of a rule file (`file` names it in errors). */
+export function parseRuleFile(text: string, file: string): RuleFile {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false })
+  const lineOf = (node: Node | null | undefined): number | undefined =>
+    node?.range ? lineCounter.linePos(node.range[0]).line : undefined
+  const fail = (message: string, node?: Node | null, ruleId?: string): never => {
+    throw new RuleError(message, file, lineOf(node), ruleId)
+  }
+
+  const yamlError = doc.errors[0]
+  if (yamlError) throw new RuleError(`YAML error: ${yamlError.message.split('\n')[0]}`, file, lineCounter.linePos(yamlError.pos[0]).line)
+
+  const root = doc.contents
+  if (root === null || (isScalar(root) && root.value === null)) return { rules: [], disable: [] }
+  if (!isMap(root)) return fail('expected a mapping with `rules` and/or `disable`', root)
+
+  const result: RuleFile = { rules: [], disable: [] }
+  for (const pair of root.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : ''
+    const value = pair.value as Node | null
+    if (key === 'rules') {
+      if (!isSeq(value)) return fail('`rules` must be a list of rules', value ?? (pair.key as Node))
+      const seen = new Map<string, number | undefined>()
+      for (const item of value.items as Node[]) {
+        const rule = readRule(item, file, lineOf, fail)
+        if (seen.has(rule.id)) fail(`duplicate rule id (first defined on line ${seen.get(rule.id)})`, item, rule.id)
+        seen.set(rule.id, rule.line)
+        result.rules.push(rule)
+      }
+    } else if (key === 'disable') {
+      result.disable = stringList(value, 'disable', fail)
+    } else {
+      fail(`unknown top-level field \`${key}\` (expected \`rules\` or \`disable\`)`, pair.key as Node)
+    }
+  }
+  return result
+}
+
+type Fail = (message: string, node?: Node | null, ruleId?: string) => never
+
+function stringList(node: Node | null, field: string, fail: Fail, ruleId?: string): string[] {
+  if (!isSeq(node)) return fail(`\`${field}\` must be a list of strings`, node, ruleId)
+  return (node.items as Node[]).map((item) => {
+    if (!isScalar(item) || typeof item.value !== 'string') return fail(`\`${field}\` must hold only strings`, item, ruleId)
+    return item.value
+  })
+}
+
+function readRule(node: Node, file: string, lineOf: (n: Node | null | undefined) => number | undefined, fail: Fail): Rule {
+  if (!isMap(node)) return fail('each rule must be a mapping', node)
+  const map = node as YAMLMap<Node, Node | null>
+  const fields = new Map<string, { key: Node; value: Node | null }>()
+  for (const pair of map.items) fields.set(isScalar(pair.key) ? String(pair.key.value) : '', { key: pair.key, value: pair.value })
+
+  const idField = fields.get('id')
+  if (!idField) return fail('a rule needs an `id`', node)
+  if (!isScalar(idField.value) || typeof idField.value.value !== 'string') return fail('`id` must be a string', idField.value ?? idField.key)
+  const id = idField.value.value
+  if (!ID.test(id)) fail('`id` must be lower-case words separated by dots (e.g. `secrets.aws-access-key`)', idField.value, id)
+
+  for (const [name, { key }] of fields) {
+    if (!RULE_FIELDS.has(name)) fail(`unknown field \`${name}\` (expected one of ${[...RULE_FIELDS].join(', ')})`, key, id)
+  }
+  const scalar = <T extends 'string' | 'boolean'>(name: string, type: T): (T extends 'string' ? string : boolean) | undefined => {
+    const field = fields.get(name)
+    if (!field) return undefined
+    if (!isScalar(field.value) || typeof field.value.value !== type) return fail(`\`${name}\` must be a ${type}`, field.value ?? field.key, id)
+    return field.value.value as T extends 'string' ? string : boolean
+  }
+  const list = (name: string): string[] => {
+    const field = fields.get(name)
+    return field ? stringList(field.value, name, fail, id) : []
+  }
+
+  const severity = scalar('severity', 'string')
+  if (severity === undefined) fail('a rule needs a `severity` (suspicious or dangerous)', node, id)
+  if (!SEVERITIES.includes(severity as Severity)) fail(`unknown severity \`${severity}\` (expected suspicious or dangerous)`, fields.get('severity')!.value, id)
+
+  const targetsField = fields.get('targets')
+  if (!targetsField) fail(`a rule needs \`targets\` (any of ${TARGETS.join(', ')})`, node, id)
+  const targets = list('targets')
+  if (targets.length === 0) fail('`targets` must not be empty', targetsField!.value, id)
+  targets.forEach((target, i) => {
+    if (!TARGETS.includes(target as Target)) {
+      fail(`unknown target \`${target}\` (expected any of ${TARGETS.join(', ')})`, isSeq(targetsField!.value) ? (targetsField!.value.items[i] as Node) : targetsField!.value, id)
+    }
+  })
+
+  const validate = scalar('validate', 'string')
+  if (validate !== undefined && !(validate in VALIDATORS)) {
+    fail(`unknown validator \`${validate}\` (expected one of ${Object.keys(VALIDATORS).join(', ')})`, fields.get('validate')!.value, id)
+  }
+
+  const caseSensitive = scalar('case_sensitive', 'boolean') ?? false
+  const sources: string[] = []
+  const checkItems = (name: 'patterns' | 'keywords', toSource: (s: string) => string): string[] => {
+    const items = list(name)
+    const nodes = fields.get(name)?.value
+    items.forEach((item, i) => {
+      const itemNode = isSeq(nodes) ? (nodes.items[i] as Node) : nodes
+      if (item.trim() === '') fail(`${name === 'patterns' ? 'pattern' : 'keyword'} ${i + 1} is empty`, itemNode, id)
+      const source = toSource(item)
+      const problem = checkSource(source)
+      if (problem) fail(`${name === 'patterns' ? 'pattern' : 'keyword'} ${JSON.stringify(item)}: ${problem}`, itemNode, id)
+      sources.push(source)
+    })
+    return items
+  }
+  const patterns = checkItems('patterns', (p) => patternSource(p, caseSensitive))
+  const keywords = checkItems('keywords', (k) => `(?i:${keywordSource(k)})`)
+  if (sources.length === 0) fail('a rule needs at least one entry in `patterns` or `keywords`', node, id)
+
+  const tests = { match: [] as string[], no_match: [] as string[] }
+  const testsField = fields.get('tests')
+  if (testsField) {
+    if (!isMap(testsField.value)) fail('`tests` must be a mapping with `match` and/or `no_match`', testsField.value ?? testsField.key, id)
+    for (const pair of (testsField.value as YAMLMap<Node, Node | null>).items) {
+      const name = isScalar(pair.key) ? String(pair.key.value) : ''
+      if (name !== 'match' && name !== 'no_match') fail(`unknown field \`tests.${name}\` (expected match, no_match)`, pair.key, id)
+      tests[name as 'match' | 'no_match'] = stringList(pair.value, `tests.${name}`, fail, id)
+    }
+  }
+
+  return {
+    id,
+    description: scalar('description', 'string') ?? '',
+    severity: severity as Severity,
+    targets: targets as Target[],
+    tags: list('tags'),
+    redact: scalar('redact', 'boolean') ?? false,
+    file,
+    line: lineOf(node) ?? 0,
+    patterns,
+    keywords,
+    caseSensitive,
+    normalize: scalar('normalize', 'boolean') ?? true,
+    validate: validate as ValidatorName | undefined,
+    tests,
+    source: sources.join('|'),
+  }
+}

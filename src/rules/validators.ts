@@ -1,0 +1,38 @@
+/**
+ * Named validators: checks a regular expression cannot make, run on a match after the RE2 pass.
+ * A rule names one with `validate: <name>`; a match that fails it does not count.
+ */
+
+/** Luhn checksum of the digits of `match` (card numbers: 13 to 19 digits). */
+function luhn(match: string): boolean {
+  const digits = match.replace(/\D/g, '')
+  if (digits.length < 13 || digits.length > 19 || /^(\d)\1+$/.test(digits)) return false
+  let sum = 0
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48
+    if (i % 2 === 1) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+  }
+  return sum % 10 === 0
+}
+
+/** IBAN mod-97 check (ISO 13616): move the first four characters to the end, letters to numbers. */
+function iban(match: string): boolean {
+  const s = match.replace(/[\s-]/g, '').toUpperCase()
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(s)) return false
+  const rearranged = s.slice(4) + s.slice(0, 4)
+  let rest = 0
+  for (const ch of rearranged) {
+    const code = ch.charCodeAt(0)
+    const value = code >= 65 ? code - 55 : code - 48
+    rest = (value > 9 ? rest * 100 + value : rest * 10 + value) % 97
+  }
+  return rest === 1
+}
+
+export const VALIDATORS = { luhn, iban } as const satisfies Record<string, (match: string) => boolean>
+
+export type ValidatorName = keyof typeof VALIDATORS

@@ -1,0 +1,58 @@
+import { closeSync, mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import type { MonitorEvent } from '../types.js'
+import { appendLines, openForAppend } from './append.js'
+import { logFiles } from './files.js'
+import { parseLine, scanLines } from './scan.js'
+
+/**
+ * A lowdb adapter over the event log format, so any event log opens as a lowdb database:
+ * `read()` loads every complete line (of the rotated files too, oldest first; a torn last line is skipped
+ * and reported), `write()` appends the events that are not on disk yet and never rewrites the file.
+ * Events removed from or changed in `db.data.events` stay as they are on disk (use `cleanupOldEvents`).
+ * `read()` holds the whole log in memory, as lowdb does; the queries stream instead.
+ *
+ * @example
+ * import { Low } from 'lowdb'
+ * const db = new Low(new JsonlEventFile('./cylestio-events.jsonl'), { events: [] })
+ * await db.read()
+ * db.data.events.push(myEvent)
+ * await db.write() // appends one line
+ */
+export class JsonlEventFile {
+  readonly path: string
+  /** Events read from or written to the file: identity, so that a write appends only the others. */
+  private readonly onDisk = new WeakSet<object>()
+
+  constructor(path: string) {
+    this.path = resolve(path)
+  }
+
+  async read(): Promise<{ events: MonitorEvent[] } | null> {
+    const files = logFiles(this.path)
+    if (files.length === 0) return null
+    const events: MonitorEvent[] = []
+    for (const file of files) {
+      await scanLines(file, undefined, (line) => {
+        const event = parseLine(line, file)
+        if (event === null) return
+        this.onDisk.add(event)
+        events.push(event)
+      })
+    }
+    return { events }
+  }
+
+  async write(data: { events: MonitorEvent[] }): Promise<void> {
+    const fresh = data.events.filter((event) => !this.onDisk.has(event))
+    if (fresh.length === 0) return
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
+    const fd = openForAppend(this.path)
+    try {
+      appendLines(fd, Buffer.from(`${fresh.map((event) => JSON.stringify(event)).join('\n')}\n`))
+    } finally {
+      closeSync(fd)
+    }
+    for (const event of fresh) this.onDisk.add(event)
+  }
+}

@@ -1,0 +1,173 @@
+import { closeSync, fstatSync, mkdirSync, renameSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { countDropped, reportFault } from '../faults.js'
+import type { EventSink, MonitorEvent } from '../types.js'
+import { appendLines, openForAppend } from './append.js'
+import { flushOnExit, forgetOnExit } from './exit.js'
+import { rotatedPath } from './files.js'
+
+export interface JsonlEventLogOptions {
+  /** The log file (one JSON event per line). Missing parent directories are created on the first open. */
+  path: string
+  /** Queued events are written at most this long after they were queued. @default 100 */
+  flushIntervalMs?: number
+  /**
+   * A batch this large is written on the next turn of the event loop instead of waiting for the
+   * interval; a producer that never yields writes it inline at four times this size, so memory stays flat.
+   * @default 1000
+   */
+  maxBatchEvents?: number
+  /** Rotate the file before it grows past this many bytes (`path` → `path.1` → `path.2` …). @default undefined (no rotation) */
+  maxBytes?: number
+  /** How many rotated files to keep when `maxBytes` is set; older ones are deleted. @default 5 */
+  keep?: number
+}
+
+/** Queued characters that trigger a write, whatever the number of events (large events). */
+const BATCH_CHARS = 1024 * 1024
+
+/**
+ * The embedded event log: one JSON event per line, appended, never rewritten. Events are queued in
+ * memory and written in batches (one `write()` per batch of up to 64 KiB of whole lines, to a file
+ * opened with O_APPEND and mode 0600), so appending costs the same at event 1 and event 1,000,000 and
+ * several processes can share one file. What is queued is written synchronously when the process exits.
+ *
+ * A failure (directory removed, disk full) never throws into the caller: it is reported once on stderr,
+ * the batch is counted as dropped (`getMonitorHealth().droppedEvents`), and the next batch tries the path
+ * again, so writing resumes when the path works again. Parent directories are created only on the first
+ * open: a directory removed later is taken as removed on purpose (or an unmounted volume) and is not
+ * recreated behind the user's back.
+ *
+ * `flush()` means written to the kernel (survives the process dying), not fsync'ed (power loss).
+ *
+ * @example
+ * const log = new JsonlEventLog({ path: './events.jsonl', maxBytes: 50e6, keep: 3 })
+ * log.write(JSON.stringify(event), event)
+ * await log.flush()
+ */
+export class JsonlEventLog implements EventSink {
+  readonly path: string
+  private readonly flushIntervalMs: number
+  private readonly maxBatchEvents: number
+  private readonly maxBytes: number | undefined
+  private readonly keep: number
+  private queue: string[] = []
+  private queuedChars = 0
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private immediate: ReturnType<typeof setImmediate> | null = null
+  private fd: number | null = null
+  private ino = 0
+  private dev = 0
+  private size = 0
+  private openedOnce = false
+
+  constructor(options: JsonlEventLogOptions) {
+    this.path = resolve(options.path)
+    this.flushIntervalMs = options.flushIntervalMs ?? 100
+    this.maxBatchEvents = Math.max(1, options.maxBatchEvents ?? 1000)
+    this.maxBytes = options.maxBytes
+    this.keep = Math.max(1, options.keep ?? 5)
+    flushOnExit(this)
+  }
+
+  /** Queues one line (the event serialised once, without a newline). Never throws, never waits for the disk. */
+  write(line: string, _event?: MonitorEvent): void {
+    this.queue.push(line)
+    this.queuedChars += line.length + 1
+    const n = this.queue.length
+    if (n >= 4 * this.maxBatchEvents || this.queuedChars >= 4 * BATCH_CHARS) {
+      this.flushSync()
+    } else if (n >= this.maxBatchEvents || this.queuedChars >= BATCH_CHARS) {
+      this.immediate ??= setImmediate(this.onTick).unref()
+    } else if (this.timer === null) {
+      this.timer = setTimeout(this.onTick, this.flushIntervalMs).unref()
+    }
+  }
+
+  /** Resolves when every event written so far is in the file. */
+  flush(): Promise<void> {
+    this.flushSync()
+    return Promise.resolve()
+  }
+
+  /** Writes what is queued before returning. */
+  flushSync(): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    if (this.immediate !== null) clearImmediate(this.immediate)
+    this.timer = null
+    this.immediate = null
+    if (this.queue.length === 0) return
+    const lines = this.queue
+    this.queue = []
+    this.queuedChars = 0
+    const buf = Buffer.from(`${lines.join('\n')}\n`)
+    try {
+      appendLines(this.open(buf.length), buf)
+      this.size += buf.length
+    } catch (error) {
+      this.closeFile()
+      reportFault('event-log', error instanceof Error ? new Error(`${this.path}: ${error.message}`) : error)
+      countDropped(lines.length)
+    }
+  }
+
+  /** Writes what is queued and closes the file; a later `write()` opens it again. */
+  close(): void {
+    this.flushSync()
+    this.closeFile()
+    forgetOnExit(this)
+  }
+
+  private readonly onTick = (): void => this.flushSync()
+
+  /** The descriptor to write `incoming` bytes to, following the path (not the inode) and rotating. */
+  private open(incoming: number): number {
+    if (this.fd !== null) {
+      // Another process may have rotated or cleaned up the file, or someone removed it: follow the path.
+      const st = statSync(this.path, { throwIfNoEntry: false })
+      if (!st || st.ino !== this.ino || st.dev !== this.dev) this.closeFile()
+      else this.size = st.size
+    }
+    if (this.fd === null) {
+      if (!this.openedOnce) mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
+      const fd = openForAppend(this.path)
+      const st = fstatSync(fd)
+      this.fd = fd
+      this.ino = st.ino
+      this.dev = st.dev
+      this.size = st.size
+      this.openedOnce = true
+    }
+    if (this.maxBytes !== undefined && this.size > 0 && this.size + incoming > this.maxBytes) {
+      this.rotate()
+      return this.open(incoming)
+    }
+    return this.fd
+  }
+
+  /**
+   * `path.(keep-1)` → `path.keep` (replacing the oldest) … `path` → `path.1`. Other processes appending to
+   * the same file follow on their next batch (they check the path before each write). Two processes that
+   * decide to rotate at the same instant can rotate twice; one generation is then shorter than maxBytes.
+   */
+  private rotate(): void {
+    this.closeFile()
+    for (let n = this.keep; n >= 1; n--) {
+      try {
+        renameSync(n === 1 ? this.path : rotatedPath(this.path, n - 1), rotatedPath(this.path, n))
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      }
+    }
+  }
+
+  private closeFile(): void {
+    if (this.fd === null) return
+    try {
+      closeSync(this.fd)
+    } catch {
+      // Already unusable; a new descriptor is opened on the next batch.
+    }
+    this.fd = null
+  }
+}

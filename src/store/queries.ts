@@ -1,0 +1,319 @@
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { MonitorEvent } from '../types.js'
+import { appendLines, openForAppend } from './append.js'
+import { defaultEventsPath, logFiles } from './files.js'
+import { type Needle, Newest, parseLine, scanLines } from './scan.js'
+
+/**
+ * Options every query takes. Queries stream the log (and its rotated files, oldest first) line by line,
+ * so they hold only what they return. Results are in log order, oldest first.
+ */
+export interface QueryOptions {
+  /** Only events of this agent. */
+  agentId?: string
+  /** The event log to read. @default process.env.CYLESTIO_EVENTS_FILE ?? './cylestio-events.jsonl' */
+  file?: string
+  /** Return only the newest `limit` matching events (still oldest first). @default all (getRecentEvents: 100) */
+  limit?: number
+}
+
+/** What an event must satisfy; every query and the CLI are this one scan with different filters. @internal */
+export interface EventFilter {
+  channel?: string
+  type?: string
+  agentId?: string
+  /** Inclusive. */
+  since?: Date
+  /** Exclusive. */
+  until?: Date
+  /** Case-insensitive text anywhere in `data`. */
+  text?: string
+}
+
+/**
+ * Lines are written by `JSON.stringify`, compact, so a top-level `"channel":"LLM"` appears in the line
+ * verbatim (a quote inside a string value is escaped and cannot fake it). The most selective field
+ * becomes the pre-filter; the parsed event is then checked in full.
+ * @internal
+ */
+export function needleFor(filter: EventFilter): Needle | undefined {
+  if (filter.type !== undefined) return `"event":${JSON.stringify(filter.type)}`
+  if (filter.agentId !== undefined) return `"agent_id":${JSON.stringify(filter.agentId)}`
+  if (filter.channel !== undefined) return `"channel":${JSON.stringify(filter.channel)}`
+  if (filter.text !== undefined) return new RegExp(escapeRegExp(JSON.stringify(filter.text).slice(1, -1)), 'gi')
+  return undefined
+}
+
+/** Whether a parsed event satisfies `filter`. @internal */
+export function matches(event: MonitorEvent, filter: EventFilter): boolean {
+  if (filter.type !== undefined && event.event !== filter.type) return false
+  if (filter.agentId !== undefined && event.agent_id !== filter.agentId) return false
+  if (filter.channel !== undefined && event.channel !== filter.channel) return false
+  if (filter.since !== undefined || filter.until !== undefined) {
+    const t = Date.parse(event.timestamp)
+    if (filter.since !== undefined && !(t >= filter.since.getTime())) return false
+    if (filter.until !== undefined && !(t < filter.until.getTime())) return false
+  }
+  if (filter.text !== undefined) {
+    return JSON.stringify(event.data ?? {}).toLowerCase().includes(JSON.stringify(filter.text).slice(1, -1).toLowerCase())
+  }
+  return true
+}
+
+/** The time of a line without parsing it (NaN when the line has none). */
+function lineTime(line: string): number {
+  const i = line.indexOf('"timestamp":"')
+  if (i === -1) return Number.NaN
+  return Date.parse(line.slice(i + 13, line.indexOf('"', i + 13)))
+}
+
+/**
+ * The events of the log at `file` that satisfy `filter`, oldest first; with `limit`, the newest `limit`.
+ * @internal
+ */
+export async function queryEvents(
+  filter: EventFilter,
+  file?: string,
+  limit?: number,
+  /** Receives the byte offset after the last complete line of the current file (where a follower resumes). */
+  cursor?: { offset: number },
+): Promise<MonitorEvent[]> {
+  const main = resolve(file ?? defaultEventsPath())
+  const needle = needleFor(filter)
+  const timed = filter.since !== undefined || filter.until !== undefined
+  const since = filter.since?.getTime() ?? -Infinity
+  const until = filter.until?.getTime() ?? Infinity
+  const out = new Newest<MonitorEvent>(limit)
+  for (const path of logFiles(main)) {
+    const offset = await scanLines(path, needle, (line) => {
+      if (timed) {
+        const t = lineTime(line)
+        if (t < since || t >= until) return
+      }
+      const event = parseLine(line, path)
+      if (event !== null && matches(event, filter)) out.push(event)
+    })
+    if (cursor && path === main) cursor.offset = offset
+  }
+  return out.result()
+}
+
+/**
+ * Events of one channel (`'LLM'`, `'SYSTEM'`, …). With `limit`, the newest `limit` of them.
+ * @example const llm = await getEventsByChannel('LLM', { agentId: 'my_agent', limit: 50 })
+ */
+export function getEventsByChannel(channel: string, options: QueryOptions = {}): Promise<MonitorEvent[]> {
+  return queryEvents({ channel, agentId: options.agentId }, options.file, options.limit)
+}
+
+/**
+ * Events of one type (`'LLM_call_blocked'`, …). With `limit`, the newest `limit` of them.
+ * @example const blocked = await getEventsByType('LLM_call_blocked')
+ */
+export function getEventsByType(type: string, options: QueryOptions = {}): Promise<MonitorEvent[]> {
+  return queryEvents({ type, agentId: options.agentId }, options.file, options.limit)
+}
+
+/**
+ * The newest `limit` events (default 100), oldest first.
+ * @example const last = await getRecentEvents({ limit: 20 })
+ */
+export function getRecentEvents(options: QueryOptions = {}): Promise<MonitorEvent[]> {
+  return queryEvents({ agentId: options.agentId }, options.file, options.limit ?? 100)
+}
+
+/**
+ * Events with `start <= timestamp < end`. With `limit`, the newest `limit` of them.
+ * @example const today = await getEventsByTimeframe(new Date(Date.now() - 86_400_000), new Date())
+ */
+export function getEventsByTimeframe(
+  start: Date | string,
+  end: Date | string,
+  options: QueryOptions = {},
+): Promise<MonitorEvent[]> {
+  return queryEvents({ since: new Date(start), until: new Date(end), agentId: options.agentId }, options.file, options.limit)
+}
+
+/**
+ * Events whose `data` (prompts, responses, errors, matches) contains `text`, case-insensitively.
+ * With `limit`, the newest `limit` of them.
+ * @example const leaks = await searchEvents('api_key')
+ */
+export function searchEvents(text: string, options: QueryOptions = {}): Promise<MonitorEvent[]> {
+  return queryEvents({ text, agentId: options.agentId }, options.file, options.limit)
+}
+
+/** Calls of one agent with one model. */
+export interface AgentStats {
+  agent_id: string
+  /** `'unknown'` when the events do not name one. */
+  model: string
+  /** Calls that ended: finished + errors + blocked. */
+  calls: number
+  blocked: number
+  errors: number
+  input_tokens: number
+  output_tokens: number
+  /** Over calls that carry `duration_ms` (finished and failed calls). */
+  mean_duration_ms: number | null
+  /** Nearest-rank 95th percentile of `duration_ms`. */
+  p95_duration_ms: number | null
+}
+
+/**
+ * Per agent and model: calls, blocked, errors, tokens in/out, mean and p95 duration — read from the
+ * events that end a call (`LLM_call_finish`, `LLM_call_error`, `LLM_call_blocked`). Start events are
+ * skipped without being parsed. Memory: one number per timed call (for the p95), 8 bytes each.
+ * Sorted by agent, then model. `limit` does not apply.
+ * @example const [row] = await getAgentStats({ agentId: 'my_agent' })
+ */
+export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'file'> = {}): Promise<AgentStats[]> {
+  const groups = new Map<string, { stats: AgentStats; durations: Float64Array; n: number; sum: number }>()
+  const needle = '"event":"LLM_call_'
+  const filter: EventFilter = { agentId: options.agentId }
+  for (const path of logFiles(options.file ?? defaultEventsPath())) {
+    await scanLines(path, needle, (line) => {
+      if (line.includes('"event":"LLM_call_start"')) return
+      const event = parseLine(line, path)
+      if (event === null || !matches(event, filter)) return
+      const kind = event.event
+      if (kind !== 'LLM_call_finish' && kind !== 'LLM_call_error' && kind !== 'LLM_call_blocked') return
+      const data = event.data ?? {}
+      const model = typeof data.model === 'string' ? data.model : 'unknown'
+      const key = `${event.agent_id}\u0000${model}`
+      let g = groups.get(key)
+      if (!g) {
+        g = {
+          stats: { agent_id: event.agent_id, model, calls: 0, blocked: 0, errors: 0, input_tokens: 0, output_tokens: 0, mean_duration_ms: null, p95_duration_ms: null },
+          durations: new Float64Array(64),
+          n: 0,
+          sum: 0,
+        }
+        groups.set(key, g)
+      }
+      g.stats.calls++
+      if (kind === 'LLM_call_blocked') g.stats.blocked++
+      if (kind === 'LLM_call_error') g.stats.errors++
+      const usage = data.usage as { input_tokens?: unknown; output_tokens?: unknown } | undefined
+      if (typeof usage?.input_tokens === 'number') g.stats.input_tokens += usage.input_tokens
+      if (typeof usage?.output_tokens === 'number') g.stats.output_tokens += usage.output_tokens
+      if (typeof data.duration_ms === 'number') {
+        if (g.n === g.durations.length) {
+          const grown = new Float64Array(g.n * 2)
+          grown.set(g.durations)
+          g.durations = grown
+        }
+        g.durations[g.n++] = data.duration_ms
+        g.sum += data.duration_ms
+      }
+    })
+  }
+  const rows: AgentStats[] = []
+  for (const g of groups.values()) {
+    if (g.n > 0) {
+      const sorted = g.durations.subarray(0, g.n).sort()
+      g.stats.mean_duration_ms = g.sum / g.n
+      g.stats.p95_duration_ms = sorted[Math.ceil(0.95 * g.n) - 1]
+    }
+    rows.push(g.stats)
+  }
+  return rows.sort((a, b) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
+}
+
+/**
+ * Removes events older than `days` days (of one agent with `agentId`) and returns how many were removed.
+ * This is the one operation that rewrites the log: kept lines go to a temp file in the same directory
+ * (mode 0600) that replaces the log by an atomic rename; rotated files left empty are deleted.
+ *
+ * Caveat with live appenders: `JsonlEventLog` checks the path before each batch and follows the new
+ * file, and lines appended to the old file while it was copied are carried over after the rename; a
+ * batch from a writer that checked the path just before the rename and writes just after the carry-over
+ * can still be lost. Run it when no process is writing, or accept that window.
+ * @example const removed = await cleanupOldEvents(30)
+ */
+export async function cleanupOldEvents(days: number, options: Pick<QueryOptions, 'agentId' | 'file'> = {}): Promise<number> {
+  const cutoff = Date.now() - days * 86_400_000
+  const main = resolve(options.file ?? defaultEventsPath())
+  let removed = 0
+  for (const path of logFiles(main)) {
+    let keptChunk = ''
+    let removedHere = 0
+    const tmp = resolve(`${path}.cleanup-${process.pid}.tmp`)
+    const out = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600)
+    const old = openSync(path, 'r')
+    let keptLines = 0
+    try {
+      const consumed = await scanLines(
+        path,
+        undefined,
+        (line) => {
+          const t = lineTime(line)
+          const expired = t < cutoff && (options.agentId === undefined || agentAt(line) === options.agentId)
+          if (expired) {
+            removedHere++
+            return
+          }
+          keptLines++
+          keptChunk += `${line}\n`
+          if (keptChunk.length >= 1 << 20) {
+            writeSync(out, keptChunk)
+            keptChunk = ''
+          }
+        },
+        { reportTorn: false },
+      )
+      if (keptChunk) writeSync(out, keptChunk)
+      closeSync(out)
+      if (removedHere === 0) {
+        unlinkSync(tmp)
+      } else if (keptLines === 0 && path !== main) {
+        unlinkSync(tmp)
+        unlinkSync(path)
+      } else {
+        renameSync(tmp, path)
+        copyTail(old, consumed, path)
+      }
+    } catch (error) {
+      try {
+        unlinkSync(tmp)
+      } catch {
+        // already renamed or never written
+      }
+      throw error
+    } finally {
+      closeSync(old)
+    }
+    removed += removedHere
+  }
+  return removed
+}
+
+/** The agent of a line, parsed only when the line names one. */
+function agentAt(line: string): string | undefined {
+  try {
+    return (JSON.parse(line) as MonitorEvent).agent_id
+  } catch {
+    return undefined
+  }
+}
+
+/** Appends to `path` what was written to the old file (`fd`) after `offset`: lines that came in during a rewrite. */
+function copyTail(fd: number, offset: number, path: string): void {
+  const size = fstatSync(fd).size
+  if (size <= offset) return
+  const buf = Buffer.alloc(size - offset)
+  readSync(fd, buf, 0, buf.length, offset)
+  const end = buf.lastIndexOf(0x0a) + 1
+  if (end === 0) return
+  const target = openForAppend(path)
+  try {
+    appendLines(target, buf.subarray(0, end))
+  } finally {
+    closeSync(target)
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}

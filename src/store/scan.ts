@@ -1,0 +1,111 @@
+import { open } from 'node:fs/promises'
+import { StringDecoder } from 'node:string_decoder'
+import { reportFault } from '../faults.js'
+import type { MonitorEvent } from '../types.js'
+
+const CHUNK_BYTES = 1024 * 1024
+
+/**
+ * A cheap pre-filter: only lines containing it are handed on. A string is looked up with `indexOf`, a
+ * RegExp (flag `g` required) with `exec`, both over a whole chunk at once, so lines that cannot match
+ * cost no per-line work. The pre-filter only narrows; the caller still checks the parsed event.
+ * @internal
+ */
+export type Needle = string | RegExp
+
+/**
+ * Calls `onLine` with every complete line of `file` (from byte `start`) that contains `needle`, reading
+ * 1 MiB at a time, so memory does not grow with the file. A last line without its newline (a writer
+ * killed mid-write, or one writing right now) is not handed on; `torn` reports it when `reportTorn`.
+ * Returns the byte offset just after the last complete line (where a follower resumes). A missing file
+ * reads as empty.
+ * @internal
+ */
+export async function scanLines(
+  file: string,
+  needle: Needle | undefined,
+  onLine: (line: string) => void,
+  { start = 0, reportTorn = true }: { start?: number; reportTorn?: boolean } = {},
+): Promise<number> {
+  let handle
+  try {
+    handle = await open(file, 'r')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return start
+    throw error
+  }
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES)
+  const decoder = new StringDecoder('utf8')
+  let position = start
+  let carry = ''
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, CHUNK_BYTES, position)
+      if (bytesRead === 0) break
+      position += bytesRead
+      const text = carry + decoder.write(buf.subarray(0, bytesRead))
+      const end = text.lastIndexOf('\n')
+      if (end === -1) {
+        carry = text
+        continue
+      }
+      eachLine(text, end, needle, onLine)
+      carry = text.slice(end + 1)
+    }
+  } finally {
+    await handle.close()
+  }
+  carry += decoder.end()
+  if (carry.length > 0 && reportTorn) {
+    reportFault('event-log-read', new Error(`${file}: skipped a torn last line (a writer stopped mid-line)`))
+  }
+  return position - Buffer.byteLength(carry)
+}
+
+/** The lines of `text` before `end` (a newline) that contain `needle`. */
+function eachLine(text: string, end: number, needle: Needle | undefined, onLine: (line: string) => void): void {
+  let pos = 0
+  while (pos < end) {
+    let lineStart = pos
+    if (needle !== undefined) {
+      let hit: number
+      if (typeof needle === 'string') hit = text.indexOf(needle, pos)
+      else {
+        needle.lastIndex = pos
+        hit = needle.exec(text)?.index ?? -1
+      }
+      if (hit === -1 || hit >= end) return
+      lineStart = text.lastIndexOf('\n', hit) + 1
+    }
+    const lineEnd = text.indexOf('\n', lineStart)
+    if (lineEnd > lineStart) onLine(text.slice(lineStart, lineEnd))
+    pos = lineEnd + 1
+  }
+}
+
+/** The event on a line, or null (reported) when the line is not JSON — a fragment left by a killed writer. @internal */
+export function parseLine(line: string, file: string): MonitorEvent | null {
+  try {
+    return JSON.parse(line) as MonitorEvent
+  } catch {
+    reportFault('event-log-read', new Error(`${file}: skipped a line that is not JSON (${line.slice(0, 40)}…)`))
+    return null
+  }
+}
+
+/** Keeps the newest `limit` items pushed (all when `limit` is undefined), in the order pushed. @internal */
+export class Newest<T> {
+  private items: T[] = []
+  constructor(private readonly limit: number | undefined) {}
+  push(item: T): void {
+    this.items.push(item)
+    if (this.limit !== undefined && this.items.length >= 2 * this.limit + 1024) this.trim()
+  }
+  result(): T[] {
+    this.trim()
+    return this.items
+  }
+  private trim(): void {
+    if (this.limit !== undefined && this.items.length > this.limit) this.items = this.items.slice(this.items.length - this.limit)
+  }
+}

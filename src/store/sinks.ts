@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { JSONFileSync } from 'lowdb/node'
+import { LowSync } from 'lowdb'
+import { countDropped, reportFault } from '../faults.js'
+import type { EventSink, MonitorEvent } from '../types.js'
+import { defaultEventsPath } from './files.js'
+import { JsonlEventLog } from './jsonl-event-log.js'
+import { isLowdb, LowdbEventSink, type LowdbLike } from './lowdb-sink.js'
+
+/**
+ * Where events go: a JSONL log path, a sink object, `false` for none, a single lowdb JSON document
+ * (`{ kind: 'lowdb-json', path }`, rewritten whole on every write: small stores only), or a lowdb
+ * `Low`/`LowSync` instance you have read (events go to `db.data.events`).
+ */
+export type StoreOption = string | EventSink | false | { kind: 'lowdb-json'; path: string } | LowdbLike
+
+/** Every sink handed out by `resolveSink`, so that `flush()` reaches them all. */
+const resolved = new Set<EventSink>()
+/** One writer per absolute path per process: several monitored clients share it. */
+const byPath = new Map<string, EventSink>()
+
+/**
+ * Turns the `store` option into a sink. `undefined` means `CYLESTIO_EVENTS_FILE`, else
+ * `./cylestio-events.jsonl`, resolved to an absolute path now.
+ *
+ * @example
+ * const { sink, path } = resolveSink('./logs/events.jsonl') // path: '/app/logs/events.jsonl'
+ */
+export function resolveSink(store: StoreOption | undefined): { sink: EventSink | null; path: string | null } {
+  if (store === false) return { sink: null, path: null }
+  if (store === undefined || typeof store === 'string') {
+    const path = store === undefined ? defaultEventsPath() : resolve(store)
+    return { sink: shared(path, () => new JsonlEventLog({ path })), path }
+  }
+  if (isLowdb(store)) return { sink: remember(new LowdbEventSink(store)), path: null }
+  if ('kind' in store && store.kind === 'lowdb-json') {
+    const path = resolve(store.path)
+    return { sink: shared(path, () => openLowdbJson(path)), path }
+  }
+  return { sink: remember(store as EventSink), path: null }
+}
+
+/**
+ * Resolves when every event handed to a sink from `resolveSink` (every monitored client's store) is on
+ * disk. Never rejects: a sink that fails is reported (see `getMonitorHealth()`).
+ */
+export async function flush(): Promise<void> {
+  const results = await Promise.allSettled([...resolved].map((sink) => sink.flush()))
+  for (const r of results) if (r.status === 'rejected') reportFault('sink', r.reason)
+}
+
+function shared(path: string, create: () => EventSink): EventSink {
+  let sink = byPath.get(path)
+  if (!sink) {
+    sink = remember(create())
+    byPath.set(path, sink)
+  }
+  return sink
+}
+
+function remember(sink: EventSink): EventSink {
+  resolved.add(sink)
+  return sink
+}
+
+/**
+ * A lowdb JSON document at `path`, written with `LowSync` so that it can be written at exit. lowdb writes
+ * a temp file and renames it, so the file gets the process umask's mode, not 0600. A file that does not
+ * parse is never overwritten: events are then reported and counted as dropped.
+ */
+function openLowdbJson(path: string): EventSink {
+  const db = new LowSync<{ events: MonitorEvent[] }>(new JSONFileSync(path), { events: [] })
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    db.read()
+    return new LowdbEventSink(db)
+  } catch (error) {
+    reportFault('event-log', error instanceof Error ? new Error(`${path}: ${error.message}`) : error)
+    return { write: () => countDropped(1), flush: async () => {} }
+  }
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest'
+import { monitor, MonitorBlockedError, type Adapter } from '../../src/index.js'
+import { readLog, tempLog } from '../helpers.js'
+
+/** A client we did not write for: its own method names, its own result shape. */
+class AcmeClient {
+  #secret = 'acme-key'
+  sent: string[] = []
+  chat = {
+    send: async (req: { model: string; prompt: string }) => {
+      this.sent.push(req.prompt)
+      return { text: `echo: ${req.prompt}`, tokensIn: req.prompt.length, tokensOut: 7, key: this.#secret.length }
+    },
+  }
+  ping(): string {
+    return `pong ${this.#secret.length}`
+  }
+}
+
+const acme: Adapter = {
+  name: 'acme',
+  calls: {
+    'chat.send': {
+      request: (args) => {
+        const req = args[0] as { model: string; prompt: string }
+        return { model: req.model, params: req, texts: [{ target: 'user', text: req.prompt }] }
+      },
+      response: (result) => {
+        const r = result as { text: string; tokensIn: number; tokensOut: number }
+        return {
+          response: r,
+          usage: { input_tokens: r.tokensIn, output_tokens: r.tokensOut },
+          texts: [{ target: 'response', text: r.text }],
+        }
+      },
+    },
+  },
+}
+
+describe('a custom client through an adapter', () => {
+  it('records start and finish with usage, and passes other methods through', async () => {
+    const file = tempLog()
+    const bare = new AcmeClient()
+    const client = monitor(bare, { agentId: 'acme-agent', adapters: [acme], store: file })
+    expect(client).toBeInstanceOf(AcmeClient)
+    expect(client.ping()).toBe('pong 8')
+    const result = await client.chat.send({ model: 'acme-1', prompt: 'hello there' })
+    expect(result.text).toBe('echo: hello there')
+    const events = (await readLog(file)).filter((e) => e.channel === 'LLM')
+    expect(events.map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
+    expect(events[0]!.data).toMatchObject({ method: 'chat.send', model: 'acme-1', prompt: 'hello there', alert: 'none' })
+    expect(events[1]!.data).toMatchObject({ usage: { input_tokens: 11, output_tokens: 7 }, response: { text: 'echo: hello there' } })
+  })
+
+  it('blocks a dangerous prompt before the client sees it', async () => {
+    const bare = new AcmeClient()
+    const client = monitor(bare, { adapters: [acme], store: false })
+    await expect(client.chat.send({ model: 'acme-1', prompt: 'rm -rf / --no-preserve-root' })).rejects.toBeInstanceOf(MonitorBlockedError)
+    expect(bare.sent).toEqual([])
+  })
+
+  it('fails monitor() clearly when no adapter knows the client', () => {
+    expect(() => monitor(new AcmeClient(), { store: false })).toThrow(/no adapter recognises this client \(AcmeClient\)/)
+  })
+
+  it('rejects unknown options by name', () => {
+    expect(() => monitor(new AcmeClient(), { adapters: [acme], store: false, agentID: 'x' } as never)).toThrow(/unknown option 'agentID'/)
+  })
+})
