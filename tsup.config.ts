@@ -11,11 +11,14 @@ export default defineConfig([
     clean: true,
     target: 'node20',
     sourcemap: true,
+    // lowdb is ESM-only: bundled, so the CommonJS build loads on every Node 20 (require(esm) came in 20.19).
+    noExternal: ['lowdb', 'steno'],
   },
   {
     entry: { cli: 'src/cli/main.ts' },
     format: ['esm'],
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
+    noExternal: ['lowdb', 'steno'],
   },
 ])

@@ -49,7 +49,7 @@ export function monitor<T extends object>(client: T, options: MonitorOptions = {
     { adapter: adapter.name, rules: rules.size, store: path ?? (sink ? 'custom sink' : null) },
     'SYSTEM',
   )
-  return wrapObject(client, pathTree(adapter), ctx, new WeakMap(), true) as T
+  return wrapObject(client, pathTree(adapter), ctx, new WeakMap()) as T
 }
 
 const KNOWN_OPTIONS = new Set([

@@ -11,7 +11,8 @@ import type { Adapter, CallSpec, RequestInfo } from './types.js'
 /** One level of an adapter's method paths: `messages` → { `create` → call }. */
 interface PathNode {
   call?: { spec: CallSpec; path: string }
-  helper?: boolean
+  /** The path of a helper (`messages.stream`): calls it makes are recorded under this name. */
+  helper?: string
   children?: Map<string, PathNode>
 }
 
@@ -29,12 +30,18 @@ export function pathTree(adapter: Adapter): PathNode {
     return node
   }
   for (const [path, spec] of Object.entries(adapter.calls)) nodeAt(path).call = { spec, path }
-  for (const path of adapter.helpers ?? []) nodeAt(path).helper = true
+  for (const path of adapter.helpers ?? []) nodeAt(path).helper = path
   return root
 }
 
 /** Every proxy this package made, to its real object: `monitor(monitor(c))` stays one layer. @internal */
 export const realOf = new WeakMap<object, object>()
+
+/** The client a tree of proxies belongs to: a resource's `_client` back-reference leads to its proxy. */
+interface Root {
+  real: object
+  proxy: object
+}
 
 /**
  * Wraps one object of a client. `proxies` caches the proxy of each real object, so the same resource is
@@ -46,7 +53,7 @@ export function wrapObject(
   node: PathNode,
   ctx: MonitorContext,
   proxies: WeakMap<object, object>,
-  isRoot: boolean,
+  parentRoot?: Root,
 ): object {
   const cached = proxies.get(target)
   if (cached) return cached
@@ -63,18 +70,26 @@ export function wrapObject(
         const wrapped = child?.call
           ? interceptCall(value, obj, proxy, child.call.spec, child.call.path, ctx)
           : child?.helper
-            ? runAsMonitored(value, obj, proxy)
-            : bindToReal(value, obj, proxy, isRoot ? (result) => rewrapClone(result, obj, node, ctx, proxies) : undefined)
+            ? runAsMonitored(value, obj, proxy, child.helper)
+            : bindToReal(value, obj, proxy, parentRoot ? undefined : (result) => rewrapClone(result, obj, node, ctx, proxies))
         methods.set(prop, { real: value, wrapped })
         return wrapped
       }
-      if (value !== null && typeof value === 'object' && typeof prop === 'string') {
-        const child = node.children?.get(prop)
-        if (child?.children) return wrapObject(value, child, ctx, proxies, false)
+      if (value !== null && typeof value === 'object') {
+        // A resource's back-reference to its client (`messages._client`) leads to the monitored client, so
+        // that helpers running on the monitored resource (`stream()`, tool runners) make monitored calls.
+        if (value === root.real) return root.proxy
+        const child = typeof prop === 'string' ? node.children?.get(prop) : undefined
+        if (child?.children) return wrapObject(value, child, ctx, proxies, root)
       }
       return value
     },
+    // A setter runs on the real object too (it may write a `#private` field).
+    set(obj, prop, value) {
+      return Reflect.set(obj, prop, value, obj)
+    },
   })
+  const root: Root = parentRoot ?? { real: target, proxy }
   proxies.set(target, proxy)
   realOf.set(proxy, target)
   return proxy
@@ -103,15 +118,28 @@ function rewrapClone(
     Object.getPrototypeOf(result) === Object.getPrototypeOf(real) &&
     !realOf.has(result)
   ) {
-    return wrapObject(result, node, ctx, proxies, true)
+    return wrapObject(result, node, ctx, proxies)
   }
   return result
 }
 
+/**
+ * The helper running right now, synchronously (`messages.parse()` and `messages.stream()` call `create`
+ * before they return): that `create` is recorded under the helper's name. A call made later (from an event
+ * handler, after an `await`) is not inside the helper and keeps its own name.
+ */
+let activeHelper: string | undefined
+
 /** A helper such as `messages.stream()`: it runs with the monitored object as `this`, so the calls it makes are seen. */
-function runAsMonitored(fn: Function, real: object, proxy: object): Function {
+function runAsMonitored(fn: Function, real: object, proxy: object, path: string): Function {
   return function (this: unknown, ...args: unknown[]) {
-    return Reflect.apply(fn, this === proxy || this === real ? proxy : this, args)
+    const outer = activeHelper
+    activeHelper = path
+    try {
+      return Reflect.apply(fn, this === proxy || this === real ? proxy : this, args)
+    } finally {
+      activeHelper = outer
+    }
   }
 }
 
@@ -133,7 +161,9 @@ function interceptCall(
       reportFault('adapter', error)
       return Reflect.apply(fn, self, args)
     }
-    const call = new CallRecord(ctx, spec, request.method ?? path, request)
+    const call = new CallRecord(ctx, spec, request.method ?? activeHelper ?? path, request)
+    // The helper's own `create` is this one; anything it starts from here on is a call of its own.
+    activeHelper = undefined
     const blocked = call.start()
     if (blocked) return rejected(blocked)
     let result: unknown
@@ -211,7 +241,8 @@ function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boo
   // rejection is created that the user would have to handle.
   promise.responsePromise.then(
     (props) => {
-      const id = props.response?.headers?.get('request-id')
+      const headers = props.response?.headers
+      const id = headers?.get('request-id') ?? headers?.get('x-request-id')
       extra = id ? { request_id: id } : undefined
     },
     (error: unknown) => call.error(error),
@@ -220,23 +251,28 @@ function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boo
   promise.parseResponse = async (client, props) => {
     let value: unknown
     try {
-      value = await parse(client, props)
+      value = await parse.call(promise, client, props)
     } catch (error) {
       call.error(error)
       throw error
     }
     return settle(value, call, stream, extra)
   }
-  // `.asResponse()` alone hands the raw body to the user; the call still gets its closing event.
+  // `.asResponse()` alone hands the raw body to the user; the call still gets its closing event. The hook is
+  // an own, non-enumerable property: the promise's keys and prototype stay as the SDK made them.
   const asResponse = promise.asResponse
-  promise.asResponse = function (this: SdkApiPromise) {
-    return asResponse.call(this).then((response) => {
-      if (!this.parsedPromise) {
-        call.finish(null, { ...extra, raw_response: true, status: (response as { status?: number }).status })
-      }
-      return response
-    })
-  }
+  Object.defineProperty(promise, 'asResponse', {
+    configurable: true,
+    writable: true,
+    value: function (this: SdkApiPromise) {
+      return asResponse.call(this).then((response) => {
+        if (!this.parsedPromise) {
+          call.finish(null, { ...extra, raw_response: true, status: (response as { status?: number }).status })
+        }
+        return response
+      })
+    },
+  })
   return promise
 }
 

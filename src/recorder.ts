@@ -58,14 +58,17 @@ export class Recorder {
     }
     if (this.sink) {
       try {
-        this.sink.write(line, event)
+        // A sink may be async: its rejection is a fault of the monitor, never an unhandled rejection.
+        const written: unknown = this.sink.write(line, event)
+        if (isThenable(written)) written.then(undefined, (error: unknown) => reportFault('sink', error))
       } catch (error) {
         reportFault('sink', error)
       }
     }
     if (this.onEvent) {
       try {
-        this.onEvent(event)
+        const done: unknown = this.onEvent(event)
+        if (isThenable(done)) done.then(undefined, (error: unknown) => reportFault('onEvent', error))
       } catch (error) {
         reportFault('onEvent', error)
       }
@@ -81,6 +84,10 @@ export class Recorder {
       reportFault('sink', error)
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function'
 }
 
 function safeReplacer(rules: RuleSetLike | null) {

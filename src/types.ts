@@ -162,14 +162,27 @@ export interface RuleSetLike {
   redact(text: string): string
 }
 
+/** What a lowdb `Low` or `LowSync` instance offers (structural, so lowdb stays the user's copy). */
+export interface LowdbLike {
+  adapter: unknown
+  data: { events?: MonitorEvent[] } | null
+  read(): unknown
+  write(): unknown
+}
+
+/** The `store` option. */
+export type StoreOption = string | EventSink | false | { kind: 'lowdb-json'; path: string } | LowdbLike
+
 export interface MonitorOptions {
   /** Names the agent in every event. @default 'default' */
   agentId?: string
   /**
-   * Where events go: the path of a JSONL event log, a sink object, or `false` for none.
+   * Where events go: the path of a JSONL event log, a sink object, `false` for none, a single lowdb JSON
+   * document (`{ kind: 'lowdb-json', path }`: rewritten whole on every write, small stores only), or a
+   * lowdb `Low`/`LowSync` instance you have read (events go to `db.data.events`).
    * @default process.env.CYLESTIO_EVENTS_FILE ?? './cylestio-events.jsonl'
    */
-  store?: string | EventSink | false
+  store?: StoreOption
   /** YAML rule files or folders loaded after the built-in packs, or a rule set from `loadRules()`. */
   rules?: string | string[] | RuleSetLike
   /** Load the packs shipped in `rules/` first. @default true */

@@ -34,3 +34,57 @@ export function fakeFetch(answer: (url: string, body: any) => { status?: number;
   }
   return { fetch, calls }
 }
+
+/** The text of a file under `test/fixtures/` (real API payloads: JSON bodies and SSE transcripts). */
+export function fixture(name: string): string {
+  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')
+}
+
+export interface WireAnswer {
+  status?: number
+  /** A JSON body (object) or raw text; `.sse` and `.jsonl` fixtures are streamed. */
+  body: unknown
+  headers?: Record<string, string>
+  /** Stream the body in small pieces, `delayMs` apart, as a server does (SSE and JSONL). */
+  stream?: 'sse' | 'jsonl'
+  delayMs?: number
+}
+
+/**
+ * A `fetch` that answers as the real API does on the wire: JSON bodies, or SSE transcripts streamed in small
+ * pieces that split lines and events, honouring the request's abort signal. Records each request.
+ */
+export function wireFetch(answer: (url: URL, body: any, init: RequestInit | undefined) => WireAnswer) {
+  const requests: Array<{ url: string; method: string; body: any; headers: Headers }> = []
+  const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = new URL(String(input instanceof Request ? input.url : input))
+    const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined
+    requests.push({ url: url.href, method: init?.method ?? 'GET', body, headers: new Headers(init?.headers) })
+    const a = answer(url, body, init)
+    const headers = { 'request-id': 'req_011CWire', 'x-request-id': 'req_wire', ...a.headers }
+    if (!a.stream) {
+      return new Response(typeof a.body === 'string' ? a.body : JSON.stringify(a.body), {
+        status: a.status ?? 200,
+        headers: { 'content-type': 'application/json', ...headers },
+      })
+    }
+    const text = String(a.body)
+    const signal = init?.signal
+    const piece = 37 // splits lines, events and UTF-8 characters across reads
+    let at = 0
+    const bytes = new TextEncoder().encode(text)
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (signal?.aborted) return controller.error(signal.reason)
+        if (at >= bytes.length) return controller.close()
+        if (a.delayMs) await new Promise((r) => setTimeout(r, a.delayMs))
+        controller.enqueue(bytes.slice(at, (at += piece)))
+      },
+    })
+    return new Response(stream, {
+      status: a.status ?? 200,
+      headers: { 'content-type': a.stream === 'sse' ? 'text/event-stream' : 'application/binary', ...headers },
+    })
+  }
+  return { fetch, requests }
+}

@@ -3,7 +3,11 @@ import type { Adapter, CallSpec, RequestInfo, ResponseInfo, StreamAccumulator, T
 /**
  * The built-in adapter for `@anthropic-ai/sdk`: `messages.create` (plain and `stream: true`) under
  * `messages` and `beta.messages`. `stream()`, `parse()` and `toolRunner()` are helpers that call `create`
- * inside, so each of their requests is recorded once, as the `create` it is.
+ * inside, so each of their requests is recorded once, under the helper's name (`messages.stream`).
+ *
+ * Not recorded, passed straight through: `countTokens` (it generates nothing), `models.*`, and
+ * `messages.batches.*` — a batch is an asynchronous job whose results arrive hours later as a file, not a
+ * call with a response; its requests are not scanned either (a known gap, documented in the README).
  */
 
 type Block = Record<string, unknown> & { type?: string }
@@ -18,8 +22,6 @@ interface MessageParams {
   tools?: Block[]
   stream?: boolean
 }
-
-const HELPER_HEADER = 'x-stainless-helper-method'
 
 function readRequest(args: unknown[], { scanHistory }: { scanHistory: boolean }): RequestInfo {
   const params = (args[0] ?? {}) as MessageParams
@@ -46,22 +48,7 @@ function readRequest(args: unknown[], { scanHistory }: { scanHistory: boolean })
       texts.push({ target: 'tool_definition', text: description.filter(Boolean).join('\n') })
     }
   }
-  const helper = helperMethod(args[1])
-  return {
-    model: params.model,
-    params,
-    texts,
-    stream: params.stream === true,
-    ...(helper ? { method: helper } : {}),
-  }
-}
-
-/** `messages.stream()` sends its request with a helper header; the call is recorded under that name. */
-function helperMethod(options: unknown): string | undefined {
-  const headers = (options as { headers?: unknown } | undefined)?.headers
-  if (!headers || typeof headers !== 'object' || Array.isArray(headers)) return undefined
-  const value = (headers as Record<string, unknown>)[HELPER_HEADER]
-  return value === 'stream' ? 'messages.stream' : undefined
+  return { model: params.model, params, texts, stream: params.stream === true }
 }
 
 function pushContent(texts: TextPart[], content: unknown, target: Target): void {

@@ -5,7 +5,7 @@
 import RE2 from 're2'
 import type { Alert, RuleMatch, RuleSetLike, ScanResult, Target } from '../types.js'
 import { TARGETS } from '../types.js'
-import { isAscii, normalizeText } from './normalize.js'
+import { textKind, normalizeText } from './normalize.js'
 import type { Rule } from './schema.js'
 import { VALIDATORS } from './validators.js'
 
@@ -46,7 +46,7 @@ class RuleGroup {
   }
 
   /** The rules whose patterns occur in `text`. */
-  candidates(text: string): CompiledRule[] {
+  candidates(text: string | Buffer): CompiledRule[] {
     const found: CompiledRule[] = []
     for (const { set, rules } of this.sets) {
       let indices: number[]
@@ -61,7 +61,7 @@ class RuleGroup {
     return found
   }
 
-  test(text: string): boolean {
+  test(text: string | Buffer): boolean {
     return this.sets.some(({ set }) => set.test(text))
   }
 }
@@ -130,11 +130,15 @@ export class RuleSet implements RuleSetLike {
     if (!plan) throw new TypeError(`unknown target ${JSON.stringify(options.target)}`)
     if (!text) return NO_MATCHES
     const matches: RuleMatch[] = []
-    if (isAscii(text)) {
-      this.collect(plan.all, text, options.target, matches)
+    // Sets run on UTF-8 bytes: re2 would otherwise convert the string once per call.
+    const kind = textKind(text)
+    if (kind === 'ascii') {
+      this.collect(plan.all, Buffer.from(text, 'latin1'), options.target, matches)
+    } else if (kind === 'unicode') {
+      this.collect(plan.all, Buffer.from(text, 'utf8'), options.target, matches)
     } else {
-      if (!plan.normalized.empty) this.collect(plan.normalized, normalizeText(text), options.target, matches)
-      this.collect(plan.raw, text, options.target, matches)
+      if (!plan.normalized.empty) this.collect(plan.normalized, Buffer.from(normalizeText(text), 'utf8'), options.target, matches)
+      if (!plan.raw.empty) this.collect(plan.raw, Buffer.from(text, 'utf8'), options.target, matches)
     }
     if (matches.length === 0) return NO_MATCHES
     const alert: Alert = matches.some((m) => m.severity === 'dangerous') ? 'dangerous' : 'suspicious'
@@ -156,45 +160,61 @@ export class RuleSet implements RuleSetLike {
     return out
   }
 
-  private collect(group: RuleGroup, text: string, target: Target, into: RuleMatch[]): void {
-    for (const compiled of group.candidates(text)) {
-      const found = firstMatch(compiled, text)
+  private collect(group: RuleGroup, bytes: Buffer, target: Target, into: RuleMatch[]): void {
+    for (const compiled of group.candidates(bytes)) {
+      const found = firstMatch(compiled, bytes)
       if (!found) continue
       const { rule } = compiled
       const match: RuleMatch = {
         rule_id: rule.id,
         severity: rule.severity,
         target,
-        excerpt: this.excerpt(text, found.index, found.value, rule.redact),
+        excerpt: this.excerpt(bytes, found.index, found.length, rule.redact),
       }
       if (rule.tags.length > 0) match.tags = [...rule.tags]
       into.push(match)
     }
   }
 
-  /** A short, single-line window around the match; the match itself masked for redact rules. */
-  private excerpt(text: string, index: number, value: string, redact: boolean): string {
+  /** A short, single-line window around the match (byte offsets); the match itself masked for redact rules. */
+  private excerpt(bytes: Buffer, index: number, length: number, redact: boolean): string {
+    const value = utf8Slice(bytes, index, index + length)
     const shown = redact ? maskSecret(value) : value.length > EXCERPT_MAX ? `${value.slice(0, EXCERPT_MAX - 1)}…` : value
-    const room = Math.max(0, (EXCERPT_MAX - shown.length) >> 1)
-    const context = Math.min(EXCERPT_CONTEXT, room)
-    const start = Math.max(0, index - context)
-    const end = Math.min(text.length, index + value.length + context)
-    const before = (start > 0 ? '…' : '') + text.slice(start, index)
-    const after = text.slice(index + value.length, end) + (end < text.length ? '…' : '')
+    const context = Math.min(EXCERPT_CONTEXT, Math.max(0, (EXCERPT_MAX - shown.length) >> 1))
+    const from = Math.max(0, index - context * 4)
+    const to = Math.min(bytes.length, index + length + context * 4)
+    let before = utf8Slice(bytes, from, index)
+    let after = utf8Slice(bytes, index + length, to)
+    if (before.length > context) before = `…${before.slice(-context)}`
+    else if (from > 0) before = `…${before}`
+    if (after.length > context) after = `${after.slice(0, context)}…`
+    else if (to < bytes.length) after = `${after}…`
     // Secrets of other rules in the surrounding window are masked too.
     return this.redact(`${before}${shown}${after}`.replace(/\s+/g, ' '))
   }
 }
 
-/** The first match of a rule in `text` that passes its validator. */
-function firstMatch({ regex, validate }: CompiledRule, text: string): { index: number; value: string } | undefined {
+/** Decodes bytes[start, end) as UTF-8, moving both ends off the middle of a multi-byte character. */
+function utf8Slice(bytes: Buffer, start: number, end: number): string {
+  while (start > 0 && start < bytes.length && (bytes[start] & 0xc0) === 0x80) start++
+  while (end < bytes.length && end > start && (bytes[end] & 0xc0) === 0x80) end--
+  return bytes.toString('utf8', start, end)
+}
+
+/** Validator calls per rule and scan: bounds the cost on text full of near-misses (e.g. digit runs). */
+const MAX_VALIDATIONS = 256
+
+/** The first match of a rule in `bytes` that passes its validator, as a byte offset and length. */
+function firstMatch({ regex, validate }: CompiledRule, bytes: Buffer): { index: number; length: number } | undefined {
   regex.lastIndex = 0
-  for (let m = regex.exec(text); m; m = regex.exec(text)) {
-    if (m[0] === '') regex.lastIndex++
-    else if (!validate || validate(m[0])) {
+  let tries = 0
+  for (let m = regex.exec(bytes); m; m = regex.exec(bytes)) {
+    const length = m[0].length
+    if (length === 0) regex.lastIndex++
+    else if (!validate || validate(m[0].toString('utf8'))) {
       regex.lastIndex = 0
-      return { index: m.index, value: m[0] }
-    }
+      return { index: m.index, length }
+    } else if (++tries >= MAX_VALIDATIONS) break
   }
   regex.lastIndex = 0
   return undefined

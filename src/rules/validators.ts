@@ -33,6 +33,11 @@ function iban(match: string): boolean {
   return rest === 1
 }
 
-export const VALIDATORS = { luhn, iban } as const satisfies Record<string, (match: string) => boolean>
+/** An SQL DELETE/UPDATE statement with no WHERE clause (RE2 has no lookahead to say so). */
+function sqlWithoutWhere(match: string): boolean {
+  return !/\bwhere\b/i.test(match)
+}
+
+export const VALIDATORS = { luhn, iban, 'sql-without-where': sqlWithoutWhere } as const satisfies Record<string, (match: string) => boolean>
 
 export type ValidatorName = keyof typeof VALIDATORS

@@ -67,11 +67,12 @@ export class JsonlEventLog implements EventSink {
     this.maxBatchEvents = Math.max(1, options.maxBatchEvents ?? 1000)
     this.maxBytes = options.maxBytes
     this.keep = Math.max(1, options.keep ?? 5)
-    flushOnExit(this)
   }
 
   /** Queues one line (the event serialised once, without a newline). Never throws, never waits for the disk. */
   write(line: string, _event?: MonitorEvent): void {
+    // Registered per batch rather than once, so that a closed log that is written again is still flushed at exit.
+    if (this.queue.length === 0) flushOnExit(this)
     this.queue.push(line)
     this.queuedChars += line.length + 1
     const n = this.queue.length

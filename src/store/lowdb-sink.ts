@@ -1,14 +1,8 @@
 import { reportFault } from '../faults.js'
 import { flushOnExit } from './exit.js'
-import type { EventSink, MonitorEvent } from '../types.js'
+import type { EventSink, LowdbLike, MonitorEvent } from '../types.js'
 
-/** What the sink needs of a lowdb `Low` or `LowSync` instance (structural, so lowdb stays the user's copy). */
-export interface LowdbLike {
-  adapter: unknown
-  data: { events?: MonitorEvent[] } | null
-  read(): unknown
-  write(): unknown
-}
+export type { LowdbLike }
 
 /** @internal */
 export function isLowdb(value: unknown): value is LowdbLike {

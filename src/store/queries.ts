@@ -84,19 +84,47 @@ export async function queryEvents(
   const timed = filter.since !== undefined || filter.until !== undefined
   const since = filter.since?.getTime() ?? -Infinity
   const until = filter.until?.getTime() ?? Infinity
+  // With a limit and a filter the pre-filter decides alone (one envelope field, or none), lines are kept
+  // raw and only the `limit` returned are parsed: most of a large log is never parsed.
+  const fields = [filter.type, filter.agentId, filter.channel].filter((f) => f !== undefined).length
+  const raw = limit !== undefined && !timed && filter.text === undefined && fields <= 1
   const out = new Newest<MonitorEvent>(limit)
+  const rawOut = new Newest<[string, string]>(raw ? limit : 0)
   for (const path of logFiles(main)) {
     const offset = await scanLines(path, needle, (line) => {
+      if (raw && (needle === undefined || isEnvelopeField(line, needle as string))) {
+        rawOut.push([line, path])
+        return
+      }
       if (timed) {
         const t = lineTime(line)
         if (t < since || t >= until) return
       }
       const event = parseLine(line, path)
-      if (event !== null && matches(event, filter)) out.push(event)
+      if (event === null || !matches(event, filter)) return
+      if (raw) rawOut.push([line, path])
+      else out.push(event)
     })
     if (cursor && path === main) cursor.offset = offset
   }
-  return out.result()
+  if (!raw) return out.result()
+  const events: MonitorEvent[] = []
+  for (const [line, path] of rawOut.result()) {
+    const event = parseLine(line, path)
+    if (event !== null && matches(event, filter)) events.push(event)
+  }
+  return events
+}
+
+/**
+ * Whether `needle` (`"channel":"LLM"`) is an envelope field of the line, without parsing it: the envelope
+ * fields come before `"data":` and hold no objects, and a string cannot contain an unescaped quote, so a
+ * hit before the first `"data":` is the top-level field.
+ */
+function isEnvelopeField(line: string, needle: string): boolean {
+  const hit = line.indexOf(needle)
+  const data = line.indexOf('"data":')
+  return hit !== -1 && data !== -1 && hit < data
 }
 
 /**

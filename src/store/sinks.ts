@@ -3,17 +3,12 @@ import { dirname, resolve } from 'node:path'
 import { JSONFileSync } from 'lowdb/node'
 import { LowSync } from 'lowdb'
 import { countDropped, reportFault } from '../faults.js'
-import type { EventSink, MonitorEvent } from '../types.js'
+import type { EventSink, MonitorEvent, StoreOption } from '../types.js'
 import { defaultEventsPath } from './files.js'
 import { JsonlEventLog } from './jsonl-event-log.js'
 import { isLowdb, LowdbEventSink, type LowdbLike } from './lowdb-sink.js'
 
-/**
- * Where events go: a JSONL log path, a sink object, `false` for none, a single lowdb JSON document
- * (`{ kind: 'lowdb-json', path }`, rewritten whole on every write: small stores only), or a lowdb
- * `Low`/`LowSync` instance you have read (events go to `db.data.events`).
- */
-export type StoreOption = string | EventSink | false | { kind: 'lowdb-json'; path: string } | LowdbLike
+export type { StoreOption }
 
 /** Every sink handed out by `resolveSink`, so that `flush()` reaches them all. */
 const resolved = new Set<EventSink>()

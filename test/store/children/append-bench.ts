@@ -12,7 +12,7 @@ const BLOCKS = 20
 /** Wall time and CPU time (user + system: all the store's work runs on this thread) of one block, in ms. */
 async function block(log: JsonlEventLog, first: number): Promise<{ wall: number; cpu: number }> {
   // Serialising is the recorder's work, not the store's: lines are made before the clock starts.
-  const events = Array.from({ length: BLOCK }, (_, k) => makeEvent(first + k, { pad: 200 }))
+  const events = Array.from({ length: BLOCK }, (_, k) => makeEvent(first + k))
   const lines = events.map((e) => JSON.stringify(e))
   gc!()
   const cpu0 = process.cpuUsage()

@@ -1,0 +1,120 @@
+// 3. Log scaling: the cost of an append (the write plus its share of the flush) at event 1,000 and at
+// event 1,000,000 of the default JSONL event log; events per second sustained; lowdb's stock
+// `JSONFile` + `db.update` at 1,000 and 4,000 events for comparison, in the same run.
+//
+// The log's writer is not exported on its own, so events go through `monitor()` with the cheapest
+// client there is (an adapter whose call returns its argument; no rules, no redaction): every figure
+// includes the recorder's work (building the envelope, one JSON.stringify), which is what an append
+// costs a user. Two clients write to two files: one kept at 1,000 events, one filled to 1,000,000.
+import { readFileSync, statSync, truncateSync } from 'node:fs'
+import { join } from 'node:path'
+import { setImmediate as tick } from 'node:timers/promises'
+import { Low } from 'lowdb'
+import { JSONFile } from 'lowdb/node'
+import { echoAdapter, echoClient } from './clients.mjs'
+import { done, fmt, loadPackage, median, prose, report, tempDir } from './lib.mjs'
+
+const { monitor, flush } = await loadPackage()
+const dir = tempDir('log')
+const smallFile = join(dir, 'small.jsonl')
+const bigFile = join(dir, 'big.jsonl')
+const options = { agentId: 'bench', adapters: [echoAdapter], defaultRules: false, redact: false }
+const small = monitor(echoClient(), { ...options, store: smallFile })
+const big = monitor(echoClient(), { ...options, store: bigFile })
+
+// Realistic payloads: the request of an LLM call (~500 bytes of prose) and its token usage.
+const PROMPTS = Array.from({ length: 32 }, (_, i) => prose(300 + i * 13, i))
+const payload = (i) => ({
+  model: 'claude-sonnet-4-5',
+  max_tokens: 1024,
+  messages: [{ role: 'user', content: PROMPTS[i % PROMPTS.length] }],
+  usage: { input_tokens: 120 + (i % 50), output_tokens: 20 + (i % 9) },
+})
+
+/** `events` events (a call is two: start and finish) through `client`, yielding to the event loop as an app does. */
+async function append(client, events, from = 0) {
+  for (let i = from; i < from + events / 2; i++) {
+    client.events.append(payload(i))
+    if (i % 500 === 499) await tick()
+  }
+}
+
+// Events per second sustained, while filling the big log to 1,000,000 events.
+const FILL = 1_000_000
+const t0 = performance.now()
+for (let done = 0; done < FILL; done += 100_000) await append(big, 100_000, done / 2)
+await flush()
+const fillMs = performance.now() - t0
+const lines = readFileSync(bigFile, 'latin1').split('\n').length - 1
+if (lines < FILL) throw new Error(`the big log holds ${lines} lines, expected ${FILL}`)
+report('log', 'events/s sustained (to 1,000,000)', (FILL / fillMs) * 1000, `${fmt.int((FILL / fillMs) * 1000)} events/s (${fmt.int(FILL)} events in ${fmt.ms(fillMs)}, ${fmt.mb(statSync(bigFile).size)} on disk)`, ['>=', 100_000])
+
+// The small log, at 1,000 events; truncated back to them before each measured block.
+await append(small, 1000)
+await flush()
+const smallSize = statSync(smallFile).size
+
+const BLOCK = 1000
+/** One block of BLOCK events and the flush that puts them on disk, in ms per event. */
+async function block(client, from) {
+  const start = performance.now()
+  for (let i = from; i < from + BLOCK / 2; i++) client.events.append(payload(i))
+  await flush()
+  return (performance.now() - start) / BLOCK
+}
+const ROUNDS = 9
+const at1k = []
+const at1m = []
+let seq = FILL
+for (let r = 0; r < ROUNDS; r++) {
+  const order = r % 2 === 0 ? ['small', 'big'] : ['big', 'small']
+  for (const which of order) {
+    const samples = []
+    for (let b = 0; b < 5; b++) {
+      if (which === 'small') truncateSync(smallFile, smallSize)
+      await tick()
+      samples.push(await block(which === 'small' ? small : big, (seq += BLOCK)))
+    }
+    ;(which === 'small' ? at1k : at1m).push(median(samples))
+  }
+}
+const ratios = at1m.map((x, i) => x / at1k[i])
+const ratio = median(ratios)
+report('log', 'append at event 1,000', median(at1k), `${fmt.us(median(at1k))} per event (write + its share of the flush)`)
+report(
+  'log',
+  'append at event 1,000,000 vs 1,000',
+  ratio,
+  `${fmt.us(median(at1m))} vs ${fmt.us(median(at1k))} per event  ratio ${fmt.x(ratio)} (median of ${ROUNDS} interleaved rounds, range ${fmt.x(Math.min(...ratios))}–${fmt.x(Math.max(...ratios))})`,
+  ['<=', 1.5],
+)
+
+// lowdb's stock JSONFile: every update rewrites the whole document.
+const events = readFileSync(bigFile, 'utf8').slice(0, 8 << 20).split('\n').slice(1, 4001).map((l) => JSON.parse(l))
+const dbs = {}
+for (const n of [1000, 4000]) {
+  const db = new Low(new JSONFile(join(dir, `lowdb-${n}.json`)), { events: [] })
+  db.data.events = events.slice(0, n)
+  await db.write()
+  dbs[n] = db
+}
+const lowdb = { 1000: [], 4000: [] }
+for (let r = 0; r < 5; r++) {
+  for (const n of r % 2 === 0 ? [1000, 4000] : [4000, 1000]) {
+    const db = dbs[n]
+    const samples = []
+    for (let k = 0; k < 10; k++) {
+      const event = events[(r * 10 + k) % events.length]
+      const start = performance.now()
+      await db.update(({ events }) => events.push(event))
+      samples.push(performance.now() - start)
+    }
+    db.data.events.length = n
+    lowdb[n].push(median(samples))
+  }
+}
+const low1k = median(lowdb[1000])
+const low4k = median(lowdb[4000])
+report('log', 'lowdb JSONFile db.update at 1,000', low1k, `${fmt.us(low1k)} per event = ${fmt.int(low1k / median(at1k))}× the JSONL append`)
+report('log', 'lowdb JSONFile db.update at 4,000', low4k, `${fmt.us(low4k)} per event  ratio to 1,000 ${fmt.x(median(lowdb[4000].map((x, i) => x / lowdb[1000][i])))} (median of 5 interleaved rounds)`)
+done()

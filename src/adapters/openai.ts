@@ -1,0 +1,310 @@
+import type { Adapter, CallSpec, RequestInfo, ResponseInfo, StreamAccumulator, Target, TextPart } from '../types.js'
+import { protoNamed } from './anthropic.js'
+
+/**
+ * The built-in adapter for the `openai` package, recognised by its shape (the package is never imported):
+ * `chat.completions.create` and `responses.create`, plain and `stream: true`. `chat.completions.parse()`,
+ * `.stream()`, `.runTools()` and `responses.parse()`, `.stream()` are helpers that call `create` inside, so
+ * each of their requests is recorded once.
+ *
+ * Request texts: system and developer messages (and `instructions`) at `system`, always; the newest turn
+ * (what came after the last assistant message) at `user`, `tool_result` and `assistant`, unless
+ * `scanHistory`; function definitions at `tool_definition`. Response texts: the answer at `response`, the
+ * arguments of each tool call at `tool_input`. Usage is kept as sent, with `input_tokens`/`output_tokens`
+ * added for chat completions (which name them `prompt_tokens`/`completion_tokens`).
+ */
+
+type Item = Record<string, unknown> & { type?: string; role?: string; content?: unknown }
+
+interface TurnOptions {
+  scanHistory: boolean
+}
+
+/** Where the newest turn starts: after the last assistant message (earlier turns were scanned when sent). */
+function newestTurn(items: Item[], isAssistant: (item: Item) => boolean, { scanHistory }: TurnOptions): number {
+  if (scanHistory) return 0
+  for (let i = items.length - 1; i >= 0; i--) if (isAssistant(items[i]!)) return i + 1
+  return 0
+}
+
+/** Text of OpenAI content: a string, or parts of type `text`/`input_text`/`output_text`/`refusal`. */
+function pushContent(texts: TextPart[], content: unknown, target: Target): void {
+  if (typeof content === 'string') {
+    if (content !== '') texts.push({ target, text: content })
+    return
+  }
+  if (!Array.isArray(content)) return
+  for (const part of content as Item[]) {
+    if (!part || typeof part !== 'object') continue
+    const text = part.text ?? part.refusal
+    if (typeof text === 'string') texts.push({ target, text })
+  }
+}
+
+function roleTarget(role: unknown): Target {
+  if (role === 'system' || role === 'developer') return 'system'
+  if (role === 'assistant') return 'assistant'
+  if (role === 'tool' || role === 'function') return 'tool_result'
+  return 'user'
+}
+
+function toolDefinitions(texts: TextPart[], tools: unknown): void {
+  if (!Array.isArray(tools)) return
+  for (const tool of tools as Item[]) {
+    // Chat completions nest the function (`{ type: 'function', function: {…} }`); responses do not.
+    const fn = (tool.function ?? tool) as { name?: unknown; description?: unknown; parameters?: unknown }
+    const parts = [fn.name, fn.description, fn.parameters ? JSON.stringify(fn.parameters) : '']
+    const text = parts.filter((p) => typeof p === 'string' && p !== '').join('\n')
+    if (text) texts.push({ target: 'tool_definition', text })
+  }
+}
+
+// ---- chat.completions ----
+
+interface ChatParams {
+  model?: string
+  messages?: Item[]
+  tools?: unknown
+  stream?: boolean
+}
+
+function readChatRequest(args: unknown[], options: TurnOptions): RequestInfo {
+  const params = (args[0] ?? {}) as ChatParams
+  const messages = Array.isArray(params.messages) ? params.messages : []
+  const from = newestTurn(messages, (m) => m.role === 'assistant', options)
+  const texts: TextPart[] = []
+  messages.forEach((m, i) => {
+    const target = roleTarget(m.role)
+    if (target !== 'system' && i < from) return
+    pushContent(texts, m.content, target)
+    for (const call of (m.tool_calls as Array<{ function?: { arguments?: unknown } }> | undefined) ?? []) {
+      if (typeof call.function?.arguments === 'string') texts.push({ target: 'assistant', text: call.function.arguments })
+    }
+  })
+  toolDefinitions(texts, params.tools)
+  return { model: params.model, params, texts, stream: params.stream === true }
+}
+
+interface ChatMessage {
+  content?: string | null
+  refusal?: string | null
+  tool_calls?: Array<{ function?: { arguments?: string } }>
+}
+
+function chatUsage(usage: unknown): Record<string, unknown> | undefined {
+  if (!usage || typeof usage !== 'object') return undefined
+  const u = usage as Record<string, unknown>
+  return { ...u, input_tokens: u.prompt_tokens, output_tokens: u.completion_tokens }
+}
+
+function readChatResponse(result: unknown): ResponseInfo {
+  const completion = (result ?? {}) as { choices?: Array<{ message?: ChatMessage; finish_reason?: unknown }>; usage?: unknown }
+  const texts: TextPart[] = []
+  for (const choice of completion.choices ?? []) {
+    const m = choice.message
+    if (!m) continue
+    if (typeof m.content === 'string' && m.content !== '') texts.push({ target: 'response', text: m.content })
+    if (typeof m.refusal === 'string' && m.refusal !== '') texts.push({ target: 'response', text: m.refusal })
+    for (const call of m.tool_calls ?? []) {
+      if (typeof call.function?.arguments === 'string') texts.push({ target: 'tool_input', text: call.function.arguments })
+    }
+  }
+  return {
+    response: result,
+    usage: chatUsage(completion.usage),
+    texts,
+    data: { stop_reason: completion.choices?.[0]?.finish_reason ?? null },
+  }
+}
+
+interface ToolCallDelta {
+  index: number
+  id?: string
+  type?: string
+  function?: { name?: string; arguments?: string }
+}
+interface ChunkChoice {
+  index: number
+  delta?: { role?: string; content?: string | null; refusal?: string | null; tool_calls?: ToolCallDelta[] }
+  finish_reason?: string | null
+  logprobs?: unknown
+}
+
+/** Assembles a `chat.completion` from `chat.completion.chunk`s, as `ChatCompletionStream` does. */
+class ChatCompletionAccumulator implements StreamAccumulator {
+  private completion: Record<string, unknown> | undefined
+  private choices: Array<{ index: number; message: Record<string, unknown>; finish_reason: unknown; logprobs: unknown }> = []
+  private usage: unknown
+
+  push(chunk: unknown): boolean {
+    const c = chunk as { choices?: ChunkChoice[]; usage?: unknown; object?: string }
+    if (!this.completion) {
+      const { choices: _c, usage: _u, object: _o, ...head } = c as Record<string, unknown>
+      this.completion = { ...head, object: 'chat.completion' }
+    }
+    if (c.usage) this.usage = c.usage
+    let token = false
+    for (const delta of c.choices ?? []) {
+      const choice = (this.choices[delta.index] ??= {
+        index: delta.index,
+        message: { role: 'assistant', content: null, refusal: null },
+        finish_reason: null,
+        logprobs: null,
+      })
+      const d = delta.delta ?? {}
+      if (d.role) choice.message.role = d.role
+      if (typeof d.content === 'string' && d.content !== '') {
+        choice.message.content = `${(choice.message.content as string | null) ?? ''}${d.content}`
+        token = true
+      }
+      if (typeof d.refusal === 'string' && d.refusal !== '') {
+        choice.message.refusal = `${(choice.message.refusal as string | null) ?? ''}${d.refusal}`
+        token = true
+      }
+      for (const t of d.tool_calls ?? []) {
+        const calls = (choice.message.tool_calls ??= []) as Array<{ id?: string; type: string; function: { name: string; arguments: string } }>
+        const call = (calls[t.index] ??= { type: 'function', function: { name: '', arguments: '' } })
+        if (t.id) call.id = t.id
+        if (t.type) call.type = t.type
+        if (t.function?.name) call.function.name += t.function.name
+        if (t.function?.arguments) {
+          call.function.arguments += t.function.arguments
+          token = true
+        }
+      }
+      if (delta.finish_reason) choice.finish_reason = delta.finish_reason
+      if (delta.logprobs) choice.logprobs = delta.logprobs
+    }
+    return token
+  }
+
+  result(): ResponseInfo {
+    if (!this.completion) return { response: null, data: { partial: true } }
+    const response = { ...this.completion, choices: this.choices.filter(Boolean), usage: this.usage ?? null }
+    const info = readChatResponse(response)
+    if (this.choices.length === 0 || this.choices.some((c) => c && !c.finish_reason)) info.data = { ...info.data, partial: true }
+    return info
+  }
+}
+
+// ---- responses ----
+
+interface ResponsesParams {
+  model?: string
+  instructions?: unknown
+  input?: string | Item[]
+  tools?: unknown
+  stream?: boolean
+}
+
+function readResponsesRequest(args: unknown[], options: TurnOptions): RequestInfo {
+  const params = (args[0] ?? {}) as ResponsesParams
+  const texts: TextPart[] = []
+  if (typeof params.instructions === 'string') texts.push({ target: 'system', text: params.instructions })
+  if (typeof params.input === 'string') texts.push({ target: 'user', text: params.input })
+  else if (Array.isArray(params.input)) {
+    const items = params.input
+    const isAssistant = (item: Item) => item.role === 'assistant' || item.type === 'function_call'
+    const from = newestTurn(items, isAssistant, options)
+    items.forEach((item, i) => {
+      if (item.type === 'function_call_output') {
+        if (i >= from) pushContent(texts, item.output, 'tool_result')
+      } else if (item.type === 'function_call') {
+        if (i >= from && typeof item.arguments === 'string') texts.push({ target: 'assistant', text: item.arguments })
+      } else if (item.role !== undefined) {
+        const target = roleTarget(item.role)
+        if (target === 'system' || i >= from) pushContent(texts, item.content, target)
+      }
+    })
+  }
+  toolDefinitions(texts, params.tools)
+  return { model: params.model, params, texts, stream: params.stream === true }
+}
+
+function readResponsesResponse(result: unknown): ResponseInfo {
+  const response = (result ?? {}) as { output?: Item[]; usage?: Record<string, unknown>; status?: unknown }
+  const texts: TextPart[] = []
+  for (const item of response.output ?? []) {
+    if (item.type === 'message') pushContent(texts, item.content, 'response')
+    else if (item.type === 'function_call' && typeof item.arguments === 'string') texts.push({ target: 'tool_input', text: item.arguments })
+  }
+  return { response: result, usage: response.usage, texts, data: { stop_reason: response.status ?? null } }
+}
+
+/**
+ * Follows a Responses API event stream: `response.completed` (or `.incomplete`/`.failed`) carries the whole
+ * response; a stream that stops before it keeps the last snapshot plus the text deltas seen since.
+ */
+class ResponseAccumulator implements StreamAccumulator {
+  private snapshot: Record<string, unknown> | undefined
+  private final = false
+  private deltas = new Map<string, string>()
+
+  push(chunk: unknown): boolean {
+    const event = chunk as { type?: string; response?: Record<string, unknown>; delta?: unknown; output_index?: number; content_index?: number }
+    switch (event.type) {
+      case 'response.created':
+      case 'response.in_progress':
+        this.snapshot = event.response
+        return false
+      case 'response.completed':
+      case 'response.incomplete':
+      case 'response.failed':
+        this.snapshot = event.response
+        this.final = true
+        return false
+      case 'response.output_text.delta':
+      case 'response.function_call_arguments.delta': {
+        const key = `${event.type}:${event.output_index}:${event.content_index ?? 0}`
+        this.deltas.set(key, `${this.deltas.get(key) ?? ''}${String(event.delta ?? '')}`)
+        return true
+      }
+      default:
+        return false
+    }
+  }
+
+  result(): ResponseInfo {
+    if (!this.snapshot) return { response: null, data: { partial: true } }
+    const info = readResponsesResponse(this.snapshot)
+    if (this.final) return info
+    // Cut short: what was generated so far is in the deltas, not in the snapshot.
+    for (const [key, text] of this.deltas) {
+      info.texts!.push({ target: key.startsWith('response.output_text') ? 'response' : 'tool_input', text })
+    }
+    info.data = { ...info.data, partial: true, partial_output: Object.fromEntries(this.deltas) }
+    return info
+  }
+}
+
+const chatCreate: CallSpec = {
+  request: readChatRequest,
+  response: readChatResponse,
+  stream: () => new ChatCompletionAccumulator(),
+}
+
+const responsesCreate: CallSpec = {
+  request: readResponsesRequest,
+  response: readResponsesResponse,
+  stream: () => new ResponseAccumulator(),
+}
+
+export const openaiAdapter: Adapter = {
+  name: 'openai',
+  channel: 'LLM',
+  match: (client) => {
+    const c = client as { chat?: { completions?: { create?: unknown } }; responses?: { create?: unknown } }
+    return typeof c.chat?.completions?.create === 'function' && protoNamed(client as object, /OpenAI/)
+  },
+  calls: {
+    'chat.completions.create': chatCreate,
+    'responses.create': responsesCreate,
+  },
+  helpers: [
+    'chat.completions.parse',
+    'chat.completions.stream',
+    'chat.completions.runTools',
+    'responses.parse',
+    'responses.stream',
+  ],
+}

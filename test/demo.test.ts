@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { demoAnswer } from '../src/demo/server.js'
+import { DEMO_PROMPTS } from '../src/demo/run.js'
+import type { MonitorEvent } from '../src/types.js'
+import { tempLog } from './helpers.js'
+
+/** The README's demo command, run as a new user runs it: the built CLI, in its own process. */
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const run = promisify(execFile)
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'dist', 'cli.js'))) await run('npx', ['tsup'], { cwd: root })
+}, 120_000)
+
+describe('cylestio-monitor demo', () => {
+  it('exits 0, prints the table, and leaves the events of every scenario in the event file', async () => {
+    const file = tempLog('demo-events.jsonl')
+    const { stdout } = await run(process.execPath, [join(root, 'dist', 'cli.js'), 'demo'], {
+      cwd: root,
+      env: { ...process.env, CYLESTIO_EVENTS_FILE: file },
+    })
+    expect(stdout).toMatch(/event\s+method\s+alert\s+model\s+tokens in\/out\s+duration/)
+    expect(stdout).toContain(file)
+    expect(stdout).toContain('never left the process')
+
+    const events = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MonitorEvent)
+    expect(new Set(events.map((e) => e.agent_id))).toEqual(new Set(['demo-agent']))
+    const llm = events.filter((e) => e.channel === 'LLM')
+    const byCall = new Map<string, MonitorEvent[]>()
+    for (const e of llm) byCall.set(e.call_id!, [...(byCall.get(e.call_id!) ?? []), e])
+    const shapes = [...byCall.values()].map((es) => es.map((e) => e.event).join('+'))
+    // normal, suspicious, stream: true, messages.stream(): start+finish; dangerous: blocked; 429: start+error.
+    expect(shapes.filter((s) => s === 'LLM_call_start+LLM_call_finish')).toHaveLength(4)
+    expect(shapes.filter((s) => s === 'LLM_call_blocked')).toHaveLength(1)
+    expect(shapes.filter((s) => s === 'LLM_call_start+LLM_call_error')).toHaveLength(1)
+
+    const error = llm.find((e) => e.event === 'LLM_call_error')!
+    expect(error.data.error).toMatchObject({ status: 429, name: 'RateLimitError' })
+
+    const starts = llm.filter((e) => e.event === 'LLM_call_start')
+    const finishOf = (start: MonitorEvent) => llm.find((e) => e.event === 'LLM_call_finish' && e.call_id === start.call_id)!
+    const suspicious = starts.find((e) => JSON.stringify(e.data.messages).includes(DEMO_PROMPTS.suspicious))!
+    expect(suspicious.data.alert).toBe('suspicious')
+
+    const streamed = starts.filter((e) => e.data.stream === true)
+    expect(streamed.map((e) => e.data.method).sort()).toEqual(['messages.create', 'messages.stream'])
+    for (const start of streamed) {
+      const prompt = (start.data.messages as Array<{ content: string }>)[0]!.content
+      const response = finishOf(start).data.response as { content: Array<{ type: string; text?: string; input?: unknown }> }
+      // The text the server streamed, reassembled from its deltas.
+      expect(response.content[0]).toEqual({ type: 'text', text: demoAnswer(prompt) })
+    }
+    const tool = finishOf(streamed.find((e) => e.data.method === 'messages.stream')!).data.response as {
+      content: Array<{ type: string; input?: unknown }>
+    }
+    expect(tool.content[1]).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { location: 'Paris, France', unit: 'celsius' } })
+  })
+})

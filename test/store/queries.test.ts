@@ -1,0 +1,191 @@
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Low } from 'lowdb'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { getMonitorHealth } from '../../src/faults.js'
+import {
+  cleanupOldEvents,
+  getAgentStats,
+  getEventsByChannel,
+  getEventsByTimeframe,
+  getEventsByType,
+  getRecentEvents,
+  JsonlEventFile,
+  JsonlEventLog,
+  searchEvents,
+} from '../../src/store/index.js'
+import type { MonitorEvent } from '../../src/types.js'
+import { removeDir, tempDir } from './helpers.js'
+import { makeEvent } from './make-event.js'
+
+const N = 100_000
+let dir: string
+let big: string
+const all: MonitorEvent[] = []
+
+async function writeLog(file: string, events: MonitorEvent[], options: Partial<ConstructorParameters<typeof JsonlEventLog>[0]> = {}): Promise<void> {
+  const log = new JsonlEventLog({ path: file, ...options })
+  for (const e of events) log.write(JSON.stringify(e), e)
+  await log.flush()
+  log.close()
+}
+
+beforeAll(async () => {
+  dir = tempDir()
+  big = join(dir, 'big.jsonl')
+  for (let i = 0; i < N; i++) all.push(makeEvent(i))
+  await writeLog(big, all)
+})
+
+afterAll(() => removeDir(dir))
+
+describe('queries over a 100,000-event log', () => {
+  it('acceptance 5: getEventsByChannel and getEventsByType return exactly the right events', async () => {
+    const system = await getEventsByChannel('SYSTEM', { file: big })
+    expect(system).toEqual(all.filter((e) => e.channel === 'SYSTEM'))
+    expect(system).toHaveLength(N / 50)
+
+    const llmOfAgent1 = await getEventsByChannel('LLM', { file: big, agentId: 'agent-1' })
+    expect(llmOfAgent1).toEqual(all.filter((e) => e.channel === 'LLM' && e.agent_id === 'agent-1'))
+
+    const blocked = await getEventsByType('LLM_call_blocked', { file: big })
+    expect(blocked).toEqual(all.filter((e) => e.event === 'LLM_call_blocked'))
+    expect(blocked.length).toBeGreaterThan(15_000)
+
+    const blockedOfAgent2 = await getEventsByType('LLM_call_blocked', { file: big, agentId: 'agent-2' })
+    expect(blockedOfAgent2).toEqual(all.filter((e) => e.event === 'LLM_call_blocked' && e.agent_id === 'agent-2'))
+  })
+
+  it('acceptance 5: the lowdb adapter (real Low) opens the same file with the same events, and write() only appends', async () => {
+    const db = new Low<{ events: MonitorEvent[] }>(new JsonlEventFile(big), { events: [] })
+    await db.read()
+    expect(db.data.events).toHaveLength(N)
+    expect(db.data.events).toEqual(all)
+
+    const before = readFileSync(big)
+    const added = makeEvent(N)
+    db.data.events.push(added)
+    await db.update(() => {})
+    await db.write() // nothing new: nothing appended
+    const after = readFileSync(big)
+    expect(after.subarray(0, before.length).equals(before)).toBe(true)
+    expect(after.subarray(before.length).toString()).toBe(`${JSON.stringify(added)}\n`)
+    // Put the file back as the other tests expect it.
+    writeFileSync(big, before)
+  })
+
+  it('with limit, returns the newest `limit` matches, oldest first', async () => {
+    const newest = await getEventsByType('LLM_call_finish', { file: big, limit: 5 })
+    expect(newest).toEqual(all.filter((e) => e.event === 'LLM_call_finish').slice(-5))
+    expect(await getRecentEvents({ file: big })).toEqual(all.slice(-100))
+    expect(await getRecentEvents({ file: big, limit: 3, agentId: 'agent-0' })).toEqual(all.filter((e) => e.agent_id === 'agent-0').slice(-3))
+  })
+
+  it('getEventsByTimeframe takes start inclusive, end exclusive', async () => {
+    const base = Date.parse(all[0].timestamp)
+    const events = await getEventsByTimeframe(new Date(base + 1000_000), new Date(base + 1100_000).toISOString(), { file: big })
+    expect(events.map((e) => e.data.seq)).toEqual(Array.from({ length: 100 }, (_, k) => 1000 + k))
+  })
+
+  it('searchEvents finds text in data, case-insensitively, quotes included', async () => {
+    // "answer number 4242" is also the start of "answer number 42421".
+    expect((await searchEvents('ANSWER NUMBER 4242', { file: big })).map((e) => e.data.seq)).toEqual([4242, 42421, 42422, 42426, 42427])
+    expect((await searchEvents('question 5 "quoted"', { file: big })).map((e) => e.data.seq)).toEqual([5])
+    // Text outside `data` (the agent id) is not searched.
+    expect(await searchEvents('agent-1', { file: big, limit: 1 })).toEqual([])
+  })
+
+  it('getAgentStats counts calls, blocked, errors, tokens, mean and p95 per agent and model', async () => {
+    const stats = await getAgentStats({ file: big })
+    // An independent reckoning from the events in memory.
+    const ends = all.filter((e) => ['LLM_call_finish', 'LLM_call_error', 'LLM_call_blocked'].includes(e.event))
+    const keys = [...new Set(ends.map((e) => `${e.agent_id}|${e.data.model}`))].sort()
+    expect(stats.map((s) => `${s.agent_id}|${s.model}`)).toEqual(keys)
+    for (const s of stats) {
+      const mine = ends.filter((e) => e.agent_id === s.agent_id && e.data.model === s.model)
+      const durations = mine.map((e) => e.data.duration_ms).filter((d): d is number => typeof d === 'number').sort((a, b) => a - b)
+      const usage = mine.map((e) => (e.data.usage ?? {}) as { input_tokens?: number; output_tokens?: number })
+      expect(s).toEqual({
+        agent_id: s.agent_id,
+        model: s.model,
+        calls: mine.length,
+        blocked: mine.filter((e) => e.event === 'LLM_call_blocked').length,
+        errors: mine.filter((e) => e.event === 'LLM_call_error').length,
+        input_tokens: usage.reduce((n, u) => n + (u.input_tokens ?? 0), 0),
+        output_tokens: usage.reduce((n, u) => n + (u.output_tokens ?? 0), 0),
+        mean_duration_ms: durations.reduce((a, b) => a + b, 0) / durations.length,
+        p95_duration_ms: durations[Math.ceil(0.95 * durations.length) - 1],
+      })
+    }
+    expect((await getAgentStats({ file: big, agentId: 'agent-0' })).map((s) => s.agent_id)).toEqual(['agent-0', 'agent-0'])
+  })
+})
+
+describe('reading damaged, rotated and missing logs', () => {
+  it('skips and reports a torn last line; the next writer starts a new line', async () => {
+    const file = join(dir, 'torn.jsonl')
+    writeFileSync(file, `${[0, 1, 2].map((i) => JSON.stringify(makeEvent(i))).join('\n')}\n{"event":"LLM_call_fin`)
+    const faultsBefore = getMonitorHealth().faults['event-log-read'] ?? 0
+    expect((await getRecentEvents({ file })).map((e) => e.data.seq)).toEqual([0, 1, 2])
+    const db = new Low(new JsonlEventFile(file), { events: [] as MonitorEvent[] })
+    await db.read()
+    expect(db.data.events.map((e) => e.data.seq)).toEqual([0, 1, 2])
+    expect(getMonitorHealth().faults['event-log-read']).toBe(faultsBefore + 2)
+
+    await writeLog(file, [makeEvent(3)])
+    // The fragment is now a line of its own (skipped and reported), and event 3 is whole.
+    expect((await getRecentEvents({ file })).map((e) => e.data.seq)).toEqual([0, 1, 2, 3])
+    expect(readFileSync(file, 'utf8').split('\n')[3]).toBe('{"event":"LLM_call_fin')
+  })
+
+  it('reads across rotated files, oldest first', async () => {
+    const file = join(dir, 'rotated.jsonl')
+    const events = Array.from({ length: 500 }, (_, i) => makeEvent(i))
+    const log = new JsonlEventLog({ path: file, maxBytes: 30_000, keep: 50 })
+    for (const [i, e] of events.entries()) {
+      log.write(JSON.stringify(e), e)
+      if (i % 25 === 24) await log.flush()
+    }
+    log.close()
+    expect(statSync(`${file}.3`).size).toBeGreaterThan(0)
+    expect(await getEventsByChannel('LLM', { file })).toEqual(events.filter((e) => e.channel === 'LLM'))
+    expect(await getRecentEvents({ file, limit: 1000 })).toEqual(events)
+    expect((await getAgentStats({ file })).reduce((n, s) => n + s.calls, 0)).toBe(events.filter((e) => /finish|error|blocked/.test(e.event)).length)
+  })
+
+  it('reads a missing log as empty', async () => {
+    expect(await getRecentEvents({ file: join(dir, 'nothing-here.jsonl') })).toEqual([])
+    expect(await getAgentStats({ file: join(dir, 'nothing-here.jsonl') })).toEqual([])
+  })
+})
+
+describe('cleanupOldEvents', () => {
+  it('removes events older than `days` (of one agent with agentId) by an atomic rewrite, keeping mode 0600', async () => {
+    const file = join(dir, 'cleanup.jsonl')
+    const now = Date.now()
+    const day = 86_400_000
+    // Ten events a day apart, the oldest 9.5 days old; agents alternate.
+    const events = Array.from({ length: 10 }, (_, i) => ({ ...makeEvent(i, { agents: 2 }), timestamp: new Date(now - (9.5 - i) * day).toISOString() }))
+    await writeLog(file, events)
+    expect(await cleanupOldEvents(5, { file, agentId: 'agent-0' })).toBe(3) // seq 0, 2, 4 are older than 5 days
+    expect((await getRecentEvents({ file })).map((e) => e.data.seq)).toEqual([1, 3, 5, 6, 7, 8, 9])
+    expect(await cleanupOldEvents(5, { file })).toBe(2) // seq 1, 3
+    expect((await getRecentEvents({ file })).map((e) => e.data.seq)).toEqual([5, 6, 7, 8, 9])
+    expect(await cleanupOldEvents(5, { file })).toBe(0)
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+  })
+
+  it('a writer that keeps appending after a cleanup follows the new file', async () => {
+    const file = join(dir, 'cleanup-live.jsonl')
+    const old = { ...makeEvent(0), timestamp: new Date(Date.now() - 30 * 86_400_000).toISOString() }
+    const log = new JsonlEventLog({ path: file })
+    log.write(JSON.stringify(old), old)
+    log.write(JSON.stringify(makeEvent(1)), makeEvent(1))
+    await log.flush()
+    expect(await cleanupOldEvents(7, { file })).toBe(1)
+    log.write(JSON.stringify(makeEvent(2)), makeEvent(2))
+    await log.flush()
+    log.close()
+    expect((await getRecentEvents({ file })).map((e) => e.data.seq)).toEqual([1, 2])
+  })
+})
