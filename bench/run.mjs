@@ -4,7 +4,7 @@
 //
 //   node bench/run.mjs                  all of them
 //   node bench/run.mjs overhead log     some of them, by name
-//   node bench/run.mjs memory --fast    extra arguments go to the benchmarks
+//   node bench/run.mjs memory --sdk     extra arguments go to the benchmarks (replacing their default runs)
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url'
 import { DIST } from './lib.mjs'
 
 const BENCHES = ['overhead', 'rules', 'log', 'memory', 'queries']
+/** Runs of each benchmark: the memory acceptance run (1,000,000 calls) and a real-SDK cross-check. */
+const RUNS = { memory: [[], ['--sdk', '--calls=200000']] }
 const here = fileURLToPath(new URL('.', import.meta.url))
 const args = process.argv.slice(2)
 const names = args.filter((a) => !a.startsWith('-'))
@@ -29,10 +31,11 @@ if (!existsSync(join(DIST, 'index.js'))) {
 console.log(`cylestio-monitor benchmarks — node ${process.version}, ${process.platform}/${process.arch}, ${(await import('node:os')).cpus().length} CPUs`)
 const results = []
 const started = performance.now()
-for (const name of names.length > 0 ? names : BENCHES) {
+for (const [name, own] of (names.length > 0 ? names : BENCHES).flatMap((n) => (RUNS[n] ?? [[]]).map((a) => [n, a]))) {
+  if (extra.length > 0 && own.length > 0) continue // extra arguments replace the default runs
   const t0 = performance.now()
   const code = await new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', join(here, `${name}.mjs`), ...extra], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['--expose-gc', join(here, `${name}.mjs`), ...own, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] })
     let pending = ''
     child.stdout.on('data', (chunk) => {
       pending += chunk

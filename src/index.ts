@@ -2,7 +2,7 @@ export { monitor } from './monitor.js'
 export { CylestioError, MonitorBlockedError, RuleError } from './errors.js'
 export { getMonitorHealth, type MonitorHealth } from './faults.js'
 export { loadRules, RuleSet, defaultRulesDir } from './rules/index.js'
-export { anthropicAdapter } from './adapters/index.js'
+export { anthropicAdapter, openaiAdapter } from './adapters/index.js'
 export { flush } from './store/index.js'
 export * from './db.js'
 export type {

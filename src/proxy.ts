@@ -178,14 +178,15 @@ function interceptCall(
 }
 
 /**
- * A blocked call returns a rejected promise, as the SDK's methods report every failure. The SDK's
- * `APIPromise` helpers are there too, rejecting with the same error, so `create(...).withResponse()` fails
- * the same way.
+ * A blocked call returns a rejected promise, as the SDK's methods report every failure. The `APIPromise`
+ * methods that users and the SDKs' own helpers call on it are there too (`parse()` helpers chain with
+ * `_thenUnwrap`, message threads read `_responseProps`), each giving the same rejection, so every path
+ * fails with the `MonitorBlockedError` rather than a TypeError.
  */
 function rejected(error: Error): Promise<never> {
   const promise = Promise.reject(error)
-  const helpers = { withResponse: () => promise, asResponse: () => promise, parse: () => promise }
-  return Object.assign(promise, helpers)
+  const same = () => promise
+  return Object.assign(promise, { withResponse: same, asResponse: same, parse: same, _thenUnwrap: same, _responseProps: same })
 }
 
 interface SdkApiPromise {
@@ -256,7 +257,9 @@ function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boo
       call.error(error)
       throw error
     }
-    return settle(value, call, stream, extra)
+    // The SDKs put the request id on what they parse; a stream has only the header's.
+    const id = (value as { _request_id?: unknown } | null)?._request_id
+    return settle(value, call, stream, typeof id === 'string' ? { ...extra, request_id: id } : extra)
   }
   // `.asResponse()` alone hands the raw body to the user; the call still gets its closing event. The hook is
   // an own, non-enumerable property: the promise's keys and prototype stay as the SDK made them.
@@ -285,6 +288,13 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  * iterator is observed, which `for await`, `tee()` and `toReadableStream()` all go through.
  */
 function watchStream(stream: AsyncIterable<unknown>, call: CallRecord, extra?: Record<string, unknown>): void {
+  // A stream aborted through its controller before (or without) being read still gets its closing event.
+  // It waits a turn: when the abort comes from the SDK itself (a `break`, an error mid-stream), the
+  // iterator's own end or error is recorded first, and this is a no-op.
+  const signal = (stream as { controller?: { signal?: unknown } }).controller?.signal
+  if (signal instanceof AbortSignal) {
+    signal.addEventListener('abort', () => setTimeout(() => call.endStream(true, extra), 0), { once: true })
+  }
   const iterate = stream[Symbol.asyncIterator]
   Object.defineProperty(stream, Symbol.asyncIterator, {
     configurable: true,

@@ -54,14 +54,18 @@ export interface WireAnswer {
  * A `fetch` that answers as the real API does on the wire: JSON bodies, or SSE transcripts streamed in small
  * pieces that split lines and events, honouring the request's abort signal. Records each request.
  */
-export function wireFetch(answer: (url: URL, body: any, init: RequestInit | undefined) => WireAnswer) {
+export function wireFetch(
+  answer: (url: URL, body: any, init: RequestInit | undefined) => WireAnswer,
+  /** Headers of every answer: Anthropic's request id by default (OpenAI's is `x-request-id`). */
+  defaultHeaders: Record<string, string> = { 'request-id': 'req_011CWire' },
+) {
   const requests: Array<{ url: string; method: string; body: any; headers: Headers }> = []
   const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = new URL(String(input instanceof Request ? input.url : input))
     const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined
     requests.push({ url: url.href, method: init?.method ?? 'GET', body, headers: new Headers(init?.headers) })
     const a = answer(url, body, init)
-    const headers = { 'request-id': 'req_011CWire', 'x-request-id': 'req_wire', ...a.headers }
+    const headers = { ...defaultHeaders, ...a.headers }
     if (!a.stream) {
       return new Response(typeof a.body === 'string' ? a.body : JSON.stringify(a.body), {
         status: a.status ?? 200,

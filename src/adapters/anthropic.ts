@@ -2,8 +2,11 @@ import type { Adapter, CallSpec, RequestInfo, ResponseInfo, StreamAccumulator, T
 
 /**
  * The built-in adapter for `@anthropic-ai/sdk`: `messages.create` (plain and `stream: true`) under
- * `messages` and `beta.messages`. `stream()`, `parse()` and `toolRunner()` are helpers that call `create`
- * inside, so each of their requests is recorded once, under the helper's name (`messages.stream`).
+ * `messages` and `beta.messages`. `stream()` and `parse()` are helpers that call `create` inside, so each
+ * of their requests is recorded once, under the helper's name (`messages.stream`).
+ *
+ * Not recorded yet: the turns of `beta.messages.toolRunner()`, which sends them through a message thread
+ * that the SDK builds on the bare client internally.
  *
  * Not recorded, passed straight through: `countTokens` (it generates nothing), `models.*`, and
  * `messages.batches.*` — a batch is an asynchronous job whose results arrive hours later as a file, not a
@@ -218,7 +221,6 @@ export const anthropicAdapter: Adapter = {
     'messages.parse',
     'beta.messages.stream',
     'beta.messages.parse',
-    'beta.messages.toolRunner',
   ],
 }
 

@@ -38,6 +38,16 @@ function sqlWithoutWhere(match: string): boolean {
   return !/\bwhere\b/i.test(match)
 }
 
-export const VALIDATORS = { luhn, iban, 'sql-without-where': sqlWithoutWhere } as const satisfies Record<string, (match: string) => boolean>
+const NEGATION = /^(?:(?:do|does|did|should|must|will|would|could|can|may) not|(?:don|doesn|didn|shouldn|mustn|won|wouldn|couldn|can)['’]t|never|not)\s/i
+
+/**
+ * The match does not start with a negation. RE2 has no lookbehind, so a rule that must not fire on
+ * "do not ignore the previous instructions" matches an optional negation in front and lets this drop it.
+ */
+function notNegated(match: string): boolean {
+  return !NEGATION.test(match)
+}
+
+export const VALIDATORS = { luhn, iban, 'sql-without-where': sqlWithoutWhere, 'not-negated': notNegated } as const satisfies Record<string, (match: string) => boolean>
 
 export type ValidatorName = keyof typeof VALIDATORS

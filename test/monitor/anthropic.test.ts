@@ -88,7 +88,11 @@ describe('monitor(new Anthropic())', () => {
     const { client } = setup()
     const before = messageRequests()
     await expect(client.messages.create(ask('rm -rf / --no-preserve-root now')).withResponse()).rejects.toBeInstanceOf(MonitorBlockedError)
-    await expect(client.messages.stream(ask('rm -rf / --no-preserve-root now')).finalMessage()).rejects.toBeInstanceOf(MonitorBlockedError)
+    // messages.stream() reports every failure of its inner create as the SDK's own AnthropicError, with the
+    // original error as `cause`: the monitor keeps the SDK's behaviour, so the block arrives that way.
+    const viaHelper = await client.messages.stream(ask('rm -rf / --no-preserve-root now')).finalMessage().catch((e: unknown) => e)
+    expect(viaHelper).toBeInstanceOf(Anthropic.AnthropicError)
+    expect((viaHelper as Error).cause).toBeInstanceOf(MonitorBlockedError)
     expect(messageRequests()).toBe(before)
   })
 

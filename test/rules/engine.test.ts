@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { loadRules } from '../../src/rules/index.js'
 import { ruleDir } from './helpers.js'
 
-const { dir, write } = ruleDir()
+const { write } = ruleDir()
 
 const rule = (id: string, body: string) => `  - id: ${id}
     description: test rule ${id}
@@ -58,9 +58,12 @@ ${rule('t.case', "    case_sensitive: true\n    patterns: ['\\bDAN\\b']\n")}
 })
 
 describe('files override and disable rules by id', () => {
+  // A folder of its own: every YAML file in it is loaded.
+  const folder = ruleDir()
+
   it('lets a later file redefine a rule and disable others, in sorted folder order', () => {
-    write('10-base.yaml', `rules:\n${rule('o.one', "    patterns: ['alpha']\n")}${rule('o.two', "    patterns: ['beta']\n")}`)
-    write('20-override.yaml', `rules:
+    folder.write('10-base.yaml', `rules:\n${rule('o.one', "    patterns: ['alpha']\n")}${rule('o.two', "    patterns: ['beta']\n")}`)
+    folder.write('20-override.yaml', `rules:
   - id: o.one
     description: now dangerous, on another word
     severity: dangerous
@@ -68,7 +71,7 @@ describe('files override and disable rules by id', () => {
     patterns: ['gamma']
 disable: [o.two, not.loaded]
 `)
-    const rules = loadRules(dir, { defaultRules: false })
+    const rules = loadRules(folder.dir, { defaultRules: false })
     expect(rules.rules.map((r) => r.id)).toEqual(['o.one'])
     expect(rules.scan('alpha beta', { target: 'user' }).alert).toBe('none')
     expect(rules.scan('gamma', { target: 'user' }).alert).toBe('dangerous')

@@ -30,7 +30,7 @@ function errorOf(name: string, yaml: string): RuleError {
 
 describe('rule files are validated field by field', () => {
   it.each([
-    ['unknown field', `rules:\n${valid('a.one')}${valid('a.two', '    colour: red\n')}`, 11, 'a.two', /unknown field `colour`/],
+    ['unknown field', `rules:\n${valid('a.one')}${valid('a.two', '    colour: red\n')}`, 12, 'a.two', /unknown field `colour`/],
     ['wrong type', `rules:\n${valid('a.one')}  - id: a.two\n    severity: suspicious\n    targets: user\n    patterns: ['x']\n`, 9, 'a.two', /`targets` must be a list/],
     ['wrong scalar type', `rules:\n  - id: a.one\n    severity: suspicious\n    targets: [user]\n    redact: "yes"\n    patterns: ['x']\n`, 5, 'a.one', /`redact` must be a boolean/],
     ['unknown target', `rules:\n  - id: a.one\n    severity: suspicious\n    targets: [user, prompt]\n    patterns: ['x']\n`, 4, 'a.one', /unknown target `prompt`/],

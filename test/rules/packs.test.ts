@@ -63,6 +63,21 @@ describe('built-in rule packs', () => {
     ])
   })
 
+  it('block a prompt that hands over a root-wiping command, but not questions about such commands', () => {
+    for (const text of [
+      'Please run this on the build server for me: rm -rf / --no-preserve-root',
+      'rm -rf / --no-preserve-root now',
+      'rm -rf / --no-preserve-root',
+    ]) {
+      expect(packs.scan(text, { target: 'user' }).matches.map((m) => [m.rule_id, m.severity]), text).toEqual([
+        ['destructive.root-wipe-request', 'dangerous'],
+      ])
+    }
+    for (const text of ['what does rm -rf do?', 'how do I delete a folder with rm -rf ./build', 'What does rm -rf / do?']) {
+      expect(packs.scan(text, { target: 'user' }).alert, text).toBe('none')
+    }
+  })
+
   it('leave everyday prompts alone', () => {
     for (const text of [
       'Please format the information in this table as Markdown.',

@@ -75,6 +75,8 @@ const ask = (content: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 })
 
+const askStream = <E extends Record<string, unknown>>(content: string, extra?: E) => ({ ...ask(content, extra), stream: true as const })
+
 const WEATHER_TOOL = {
   name: 'get_weather',
   description: 'Current weather for a location',
@@ -138,8 +140,8 @@ export const anthropicCases: Record<string, TransparencyCase> = {
 
   async 'messages.create stream: true yields the same chunks in order; the finish event has the assembled message'(subject) {
     const { bare, client } = pair(subject)
-    const expected = await collect(await bare.messages.create(ask('Hello', { stream: true })))
-    const actual = await collect(await client.messages.create(ask('Hello', { stream: true })))
+    const expected = await collect(await bare.messages.create(askStream('Hello')))
+    const actual = await collect(await client.messages.create(askStream('Hello')))
     expect(actual).toEqual(expected)
     const { start, end } = await oneCall(subject, 'messages.create')
     expect(start.data.stream).toBe(true)
@@ -276,7 +278,7 @@ export const anthropicCases: Record<string, TransparencyCase> = {
 
   async 'stream assembly: every block and delta type, unknown types kept, usage merged from message_start and message_delta'(subject) {
     const { bare, client } = pair(subject)
-    const params = ask('Weather in Paris? (all blocks)', { stream: true, tools: [WEATHER_TOOL] })
+    const params = askStream('Weather in Paris? (all blocks)', { tools: [WEATHER_TOOL] })
     const expected = await collect(await bare.messages.create(params))
     const actual = await collect(await client.messages.create(params))
     expect(actual).toEqual(expected)
@@ -311,7 +313,7 @@ export const anthropicCases: Record<string, TransparencyCase> = {
 
   async 'time to first token is recorded for streams, between 0 and the duration'(subject) {
     const { client } = pair(subject)
-    await collect(await client.messages.create(ask('Hello, slowly', { stream: true })))
+    await collect(await client.messages.create(askStream('Hello, slowly')))
     const { end } = await oneCall(subject, 'messages.create')
     const ttft = end.data.time_to_first_token_ms as number
     expect(ttft).toBeGreaterThan(0)
@@ -322,7 +324,7 @@ export const anthropicCases: Record<string, TransparencyCase> = {
     const { bare, client } = pair(subject)
     const firstDelta = async (c: Anthropic) => {
       const seen: unknown[] = []
-      const stream = await c.messages.create(ask('Hello', { stream: true }))
+      const stream = await c.messages.create(askStream('Hello'))
       for await (const event of stream) {
         seen.push(event)
         if (event.type === 'content_block_delta') break
@@ -338,7 +340,7 @@ export const anthropicCases: Record<string, TransparencyCase> = {
   async 'an abandoned stream (iterator.return()) gives the same results and one closing event, partial'(subject) {
     const { bare, client } = pair(subject)
     const run = async (c: Anthropic) => {
-      const it = (await c.messages.create(ask('Hello', { stream: true })))[Symbol.asyncIterator]()
+      const it = (await c.messages.create(askStream('Hello')))[Symbol.asyncIterator]()
       const first = await it.next()
       return { first, ret: await it.return!(), after: await it.next() }
     }
@@ -350,7 +352,7 @@ export const anthropicCases: Record<string, TransparencyCase> = {
   async 'an abandoned stream (controller.abort()) ends the same way; one closing event, partial'(subject) {
     const { bare, client } = pair(subject)
     const run = async (c: Anthropic) => {
-      const stream = await c.messages.create(ask('Hello, slowly', { stream: true }))
+      const stream = await c.messages.create(askStream('Hello, slowly'))
       const seen: string[] = []
       const result = await outcome(async () => {
         for await (const event of stream) {
@@ -369,12 +371,29 @@ export const anthropicCases: Record<string, TransparencyCase> = {
     expect(closing(events)[0]!.data.partial).toBe(true)
   },
 
+  async 'a stream aborted before it is read ends the same way and still gets one closing event, partial'(subject) {
+    const { bare, client } = pair(subject)
+    const run = async (c: Anthropic) => {
+      const stream = await c.messages.create(askStream('Hello'))
+      stream.controller.abort()
+      return { aborted: stream.controller.signal.aborted, after: await outcome(() => collect(stream)) }
+    }
+    const expected = await run(bare)
+    const actual = await run(client)
+    expect(actual.aborted).toBe(expected.aborted)
+    sameOutcome(actual.after, expected.after)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const events = await subject.events()
+    expect(closing(events)).toHaveLength(1)
+    expect(closing(events)[0]!.data.partial).toBe(true)
+  },
+
   async 'an error mid-stream is rethrown the same; one LLM_call_error with the partial response'(subject) {
     const { bare, client } = pair(subject)
     const run = async (c: Anthropic) => {
       const seen: unknown[] = []
       const result = await outcome(async () => {
-        for await (const event of await c.messages.create(ask('Please fail mid-stream', { stream: true }))) seen.push(event)
+        for await (const event of await c.messages.create(askStream('Please fail mid-stream'))) seen.push(event)
       })
       return { seen, result }
     }
@@ -392,9 +411,9 @@ export const anthropicCases: Record<string, TransparencyCase> = {
   async 'tee(), toReadableStream() and controller keep working on a stream: true result'(subject) {
     const { bare, client } = pair(subject)
     const run = async (c: Anthropic) => {
-      const [left, right] = (await c.messages.create(ask('Hello', { stream: true }))).tee()
+      const [left, right] = (await c.messages.create(askStream('Hello'))).tee()
       const teed = { left: await collect(left), right: await collect(right) }
-      const stream = await c.messages.create(ask('Hello', { stream: true }))
+      const stream = await c.messages.create(askStream('Hello'))
       const controller = stream.controller instanceof AbortController
       const text = await new Response(stream.toReadableStream()).text()
       return { teed, text, controller }
@@ -413,10 +432,10 @@ export const anthropicCases: Record<string, TransparencyCase> = {
     const { bare, client } = pair(subject)
     const run = async (c: Anthropic) => {
       const plain = await c.messages.create(ask('Summarise the contract')).withResponse()
-      const streamed = await c.messages.create(ask('Hello', { stream: true })).withResponse()
+      const streamed = await c.messages.create(askStream('Hello')).withResponse()
       const chunks = await collect(streamed.data)
       const raw = await c.messages.create(ask('Summarise the contract')).asResponse()
-      const rawStream = await c.messages.create(ask('Hello', { stream: true })).asResponse()
+      const rawStream = await c.messages.create(askStream('Hello')).asResponse()
       return {
         plain: { data: plain.data, status: plain.response.status, request_id: plain.request_id },
         streamed: { status: streamed.response.status, request_id: streamed.request_id, chunks },
@@ -464,7 +483,7 @@ export const anthropicCases: Record<string, TransparencyCase> = {
 
   async 'stream: true with tools: the tool input in the finish event is the parsed object'(subject) {
     const { client } = pair(subject)
-    await collect(await client.messages.create(ask('Weather in Paris? (all blocks)', { stream: true, tools: [WEATHER_TOOL] })))
+    await collect(await client.messages.create(askStream('Weather in Paris? (all blocks)', { tools: [WEATHER_TOOL] })))
     const { end } = await oneCall(subject, 'messages.create')
     const tool = (end.data.response as { content: any[] }).content.find((b) => b.type === 'tool_use')
     expect(tool.input).toEqual({ location: 'Paris, France', unit: 'celsius', days: 3 })
@@ -473,7 +492,7 @@ export const anthropicCases: Record<string, TransparencyCase> = {
   async 'usage keeps input, cache creation (with its breakdown) and cache read tokens as sent'(subject) {
     const { client } = pair(subject)
     const message = await client.messages.create(ask('Summarise the contract'))
-    await collect(await client.messages.create(ask('Weather (all blocks)', { stream: true })))
+    await collect(await client.messages.create(askStream('Weather (all blocks)')))
     const [plain, streamed] = closing(await subject.events())
     expect(plain!.data.usage).toEqual(json(message.usage))
     expect(plain!.data.usage).toEqual({
