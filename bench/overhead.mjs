@@ -39,7 +39,7 @@ for (const c of CASES) {
   }
   const t = await interleaved(
     { bare: batch(bare), monitored: batch(monitored) },
-    { rounds: 7, time: 500, warmupTime: 250, afterRound: () => rmSync(logFile, { force: true }) },
+    { rounds: 9, time: 500, warmupTime: 250, afterRound: () => rmSync(logFile, { force: true }) },
   )
   const r = ratioOf(t.monitored, t.bare)
   const per = (xs) => fmt.us(median(xs) / c.batch)

@@ -68,18 +68,33 @@ export class CallRecord {
     private readonly spec: CallSpec,
     readonly method: string,
     readonly request: RequestInfo,
+    /** Set when the adapter could not read the request (its error message): the call was not scanned. */
+    private readonly unread?: string,
   ) {}
 
   /** Records the start (or the block). Returns the error to throw when the request must not be sent. */
   start(): MonitorBlockedError | undefined {
     const { request, ctx } = this
     const scan = scanTexts(ctx.rules, request.texts)
-    const params = maskSecretFields(request.params)
-    const base = {
-      method: this.method,
-      ...(request.model === undefined ? {} : { model: request.model }),
-      ...(params !== null && typeof params === 'object' && !Array.isArray(params) ? params : { params }),
-      stream: request.stream === true,
+    let base: Record<string, unknown>
+    try {
+      const params = maskSecretFields(request.params)
+      base = {
+        method: this.method,
+        ...(request.model === undefined ? {} : { model: request.model }),
+        ...(params !== null && typeof params === 'object' && !Array.isArray(params) ? params : { params }),
+        stream: request.stream === true,
+      }
+    } catch (error) {
+      // Parameters that cannot be read (a getter that throws, a revoked proxy): the call is still recorded,
+      // and the client, not the monitor, reports what is wrong with them.
+      reportFault('serialize', error)
+      base = {
+        method: this.method,
+        ...(typeof request.model === 'string' ? { model: request.model } : {}),
+        params: '[unreadable parameters]',
+        stream: request.stream === true,
+      }
     }
     if (scan.alert === 'dangerous' && ctx.blockDangerous) {
       this.closed = true
@@ -93,10 +108,10 @@ export class CallRecord {
       ctx.recorder.flushNow()
       return new MonitorBlockedError(scan.matches, event)
     }
-    ctx.recorder.record('LLM_call_start', scan.alert === 'none' ? 'info' : 'warning', this.id, {
+    ctx.recorder.record('LLM_call_start', scan.alert === 'none' && this.unread === undefined ? 'info' : 'warning', this.id, {
       ...base,
       alert: scan.alert,
-      security: { matches: scan.matches },
+      security: { matches: scan.matches, ...(this.unread === undefined ? {} : { unscanned: true, adapter_error: this.unread }) },
     })
     return undefined
   }

@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { builtinAdapters } from './adapters/index.js'
 import type { MonitorContext } from './call.js'
 import { CylestioError } from './errors.js'
@@ -19,11 +21,12 @@ import type { Adapter, MonitorOptions, RuleSetLike } from './types.js'
  * await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 1000, messages: [{ role: 'user', content: 'Hello' }] })
  */
 export function monitor<T extends object>(client: T, options: MonitorOptions = {}): T {
+  // Checked first: a bad option is reported even when the client is already monitored (and stays one layer).
+  checkOptions(options)
   if (realOf.has(client)) return client
   if (client === null || typeof client !== 'object') {
     throw new CylestioError('MONITOR_BAD_CLIENT', `monitor(client): expected an LLM client object, got ${client === null ? 'null' : typeof client}`)
   }
-  checkOptions(options)
   const adapter = pickAdapter(client, options.adapters ?? [])
   const rules = resolveRules(options)
   const { sink, path } = resolveSink(options.store)
@@ -65,32 +68,121 @@ const KNOWN_OPTIONS = new Set([
   'scanHistory',
 ])
 
-function checkOptions(options: MonitorOptions): void {
-  for (const key of Object.keys(options)) {
+const BOOLEAN_OPTIONS = ['defaultRules', 'blockDangerous', 'blockDangerousResponses', 'redact', 'scanHistory'] as const
+
+function bad(message: string): CylestioError {
+  return new CylestioError('MONITOR_BAD_OPTION', `monitor(): ${message}`)
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`
+  if (typeof value === 'object') return 'an object'
+  return `${typeof value} ${String(value)}`
+}
+
+function checkOptions(options: unknown): asserts options is MonitorOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw bad(`options must be an object (or left out), got ${describe(options)}`)
+  }
+  const o = options as Record<string, unknown>
+  for (const key of Object.keys(o)) {
     if (!KNOWN_OPTIONS.has(key)) {
-      throw new CylestioError('MONITOR_BAD_OPTION', `monitor(): unknown option '${key}' (known: ${[...KNOWN_OPTIONS].join(', ')})`)
+      throw bad(`unknown option '${key}' (known: ${[...KNOWN_OPTIONS].join(', ')})`)
     }
   }
-  if (options.agentId !== undefined && (typeof options.agentId !== 'string' || options.agentId === '')) {
-    throw new CylestioError('MONITOR_BAD_OPTION', `monitor(): option 'agentId' must be a non-empty string`)
+  if (o.agentId !== undefined && (typeof o.agentId !== 'string' || o.agentId === '')) {
+    throw bad(`option 'agentId' must be a non-empty string, got ${describe(o.agentId)}`)
   }
-  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
-    throw new CylestioError('MONITOR_BAD_OPTION', `monitor(): option 'onEvent' must be a function`)
-  }
-  if (options.adapters !== undefined) {
-    if (!Array.isArray(options.adapters)) {
-      throw new CylestioError('MONITOR_BAD_OPTION', `monitor(): option 'adapters' must be an array of adapters`)
+  // `blockDangerous: 'false'` is truthy: a non-boolean here would silently do the opposite of what was meant.
+  for (const key of BOOLEAN_OPTIONS) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') {
+      throw bad(`option '${key}' must be true or false, got ${describe(o[key])}`)
     }
-    options.adapters.forEach((a, i) => {
-      if (!a || typeof a.name !== 'string' || !a.calls || typeof a.calls !== 'object') {
-        throw new CylestioError('MONITOR_BAD_OPTION', `monitor(): adapters[${i}] must have a 'name' and a 'calls' map`)
-      }
-      for (const [path, spec] of Object.entries(a.calls)) {
-        if (!spec || typeof spec.request !== 'function') {
-          throw new CylestioError('MONITOR_BAD_OPTION', `monitor(): adapter '${a.name}', call '${path}' needs a 'request' function`)
-        }
-      }
+  }
+  if (o.onEvent !== undefined && typeof o.onEvent !== 'function') {
+    throw bad(`option 'onEvent' must be a function, got ${describe(o.onEvent)}`)
+  }
+  checkStore(o.store)
+  checkRulesOption(o.rules)
+  if (o.adapters !== undefined) {
+    if (!Array.isArray(o.adapters)) throw bad(`option 'adapters' must be an array of adapters, got ${describe(o.adapters)}`)
+    o.adapters.forEach((a: unknown, i: number) => checkAdapter(a, i))
+  }
+}
+
+function checkStore(store: unknown): void {
+  if (store === undefined || store === false) return
+  if (typeof store === 'string') {
+    if (store.trim() === '') throw bad(`option 'store' must be the path of the event log file, got an empty string`)
+    let isDir = false
+    try {
+      isDir = statSync(resolve(store)).isDirectory()
+    } catch {
+      // Not there yet: created on the first write.
+    }
+    if (isDir) throw bad(`option 'store' is a directory (${resolve(store)}); give the path of the event log file inside it, e.g. ${join(store, 'cylestio-events.jsonl')}`)
+    return
+  }
+  if (store === null || typeof store !== 'object' || Array.isArray(store)) {
+    throw bad(`option 'store' must be a file path, a sink object ({ write(line, event), flush() }) or false, got ${describe(store)}`)
+  }
+  const s = store as Record<string, unknown>
+  if (s.kind === 'lowdb-json') {
+    if (typeof s.path !== 'string' || s.path === '') throw bad(`option 'store' ({ kind: 'lowdb-json' }) needs a 'path' string`)
+    return
+  }
+  if ('adapter' in s && 'data' in s && typeof s.read === 'function' && typeof s.write === 'function') return // a lowdb instance
+  if (typeof s.write !== 'function') {
+    throw bad(`option 'store': a sink object needs a 'write(line, event)' function${s.kind !== undefined ? ` (unknown kind ${describe(s.kind)}; the only kind is 'lowdb-json')` : ''}`)
+  }
+  if (s.flush !== undefined && typeof s.flush !== 'function') throw bad(`option 'store': the sink's 'flush' must be a function`)
+  if (s.flushSync !== undefined && typeof s.flushSync !== 'function') throw bad(`option 'store': the sink's 'flushSync' must be a function`)
+}
+
+function checkRulesOption(rules: unknown): void {
+  if (rules === undefined || typeof rules === 'string') {
+    if (rules === '') throw bad(`option 'rules' is an empty string; give a YAML file or folder`)
+    return
+  }
+  if (Array.isArray(rules)) {
+    rules.forEach((path: unknown, i: number) => {
+      if (typeof path !== 'string' || path === '') throw bad(`option 'rules[${i}]' must be the path of a YAML file or folder, got ${describe(path)}`)
     })
+    return
+  }
+  if (rules !== null && typeof rules === 'object') {
+    const r = rules as Record<string, unknown>
+    for (const fn of ['scan', 'redact'] as const) {
+      if (typeof r[fn] !== 'function') throw bad(`option 'rules': a rule set needs a '${fn}' function (use loadRules())`)
+    }
+    return
+  }
+  throw bad(`option 'rules' must be a YAML file or folder path, an array of them, or a rule set from loadRules(), got ${describe(rules)}`)
+}
+
+function checkAdapter(a: unknown, i: number): void {
+  const adapter = a as Partial<Adapter> | null
+  if (!adapter || typeof adapter !== 'object' || typeof adapter.name !== 'string' || !adapter.calls || typeof adapter.calls !== 'object') {
+    throw bad(`adapters[${i}] must have a 'name' and a 'calls' map`)
+  }
+  const where = `adapter '${adapter.name}' (adapters[${i}])`
+  if (adapter.match !== undefined && typeof adapter.match !== 'function') throw bad(`${where}: 'match' must be a function`)
+  if (adapter.channel !== undefined && (typeof adapter.channel !== 'string' || adapter.channel === '')) {
+    throw bad(`${where}: 'channel' must be a non-empty string`)
+  }
+  if (adapter.helpers !== undefined && (!Array.isArray(adapter.helpers) || adapter.helpers.some((h) => typeof h !== 'string' || h === ''))) {
+    throw bad(`${where}: 'helpers' must be an array of method paths`)
+  }
+  for (const [path, spec] of Object.entries(adapter.calls)) {
+    if (path === '' || path.split('.').some((part) => part === '')) throw bad(`${where}: call path '${path}' is not a method path like 'chat.send'`)
+    if (!spec || typeof spec.request !== 'function') {
+      throw bad(`adapter '${adapter.name}', call '${path}' needs a 'request' function`)
+    }
+    for (const fn of ['response', 'stream'] as const) {
+      if (spec[fn] !== undefined && typeof spec[fn] !== 'function') throw bad(`${where}, call '${path}': '${fn}' must be a function`)
+    }
   }
 }
 

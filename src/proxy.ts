@@ -155,13 +155,18 @@ function interceptCall(
   return function (this: unknown, ...args: unknown[]) {
     const self = this === proxy ? real : this
     let request: RequestInfo
+    let unread: string | undefined
     try {
       request = spec.request(args, { scanHistory: ctx.scanHistory })
+      if (request === null || typeof request !== 'object') throw new TypeError(`the adapter's request() for '${path}' returned ${request === null ? 'null' : typeof request}, not a RequestInfo object`)
     } catch (error) {
+      // The adapter could not read the call: it still goes out as the user made it, and it is still on
+      // record (start and closing events, marked unscanned), rather than silently missing from the log.
       reportFault('adapter', error)
-      return Reflect.apply(fn, self, args)
+      unread = error instanceof Error ? error.message : String(error)
+      request = fallbackRequest(args)
     }
-    const call = new CallRecord(ctx, spec, request.method ?? activeHelper ?? path, request)
+    const call = new CallRecord(ctx, spec, request.method ?? activeHelper ?? path, request, unread)
     // The helper's own `create` is this one; anything it starts from here on is a call of its own.
     activeHelper = undefined
     const blocked = call.start()
@@ -175,6 +180,18 @@ function interceptCall(
     }
     return observeResult(result, call, request.stream === true)
   }
+}
+
+/** What is known of a call whose adapter threw: its first argument as given, and whether it streams. */
+function fallbackRequest(args: unknown[]): RequestInfo {
+  const params = args[0]
+  let stream = false
+  try {
+    stream = (params as { stream?: unknown } | null | undefined)?.stream === true
+  } catch {
+    // A getter that throws: the client will say so.
+  }
+  return { params, texts: [], stream }
 }
 
 /**

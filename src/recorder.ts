@@ -103,32 +103,44 @@ function safeReplacer(rules: RuleSetLike | null) {
   }
 }
 
+/** Nesting deeper than this is not walked: the whole branch is masked instead of being stored unchecked. */
+const MAX_MASK_DEPTH = 64
+const TOO_DEEP = '[REDACTED: nested too deep to check for credentials]'
+
 /**
  * A copy of request parameters with credential-named fields masked, copying only the branches that hold
- * one (the common case, no credentials, returns the input itself).
+ * one (the common case, no credentials, returns the input itself). Every depth is walked (a credential
+ * nested deep is still a credential); cycles are followed once; a branch nested past MAX_MASK_DEPTH is
+ * masked whole rather than stored unchecked.
  * @internal
  */
-export function maskSecretFields<T>(value: T, depth = 0): T {
-  if (depth > 8 || value === null || typeof value !== 'object') return value
+export function maskSecretFields<T>(value: T, depth = 0, ancestors: object[] = []): T {
+  if (value === null || typeof value !== 'object') return value
+  if (ancestors.includes(value)) return value // a cycle: the serialiser replaces it
+  if (depth > MAX_MASK_DEPTH) return TOO_DEEP as T
   if (Array.isArray(value)) {
     let out: unknown[] | undefined
+    ancestors.push(value)
     for (let i = 0; i < value.length; i++) {
       const item = value[i]
       if (item === null || typeof item !== 'object') continue
-      const masked = maskSecretFields(item, depth + 1)
+      const masked = maskSecretFields(item, depth + 1, ancestors)
       if (masked !== item) (out ??= value.slice())[i] = masked
     }
+    ancestors.pop()
     return (out ?? value) as T
   }
   if (!isPlainObject(value)) return value
   let out: Record<string, unknown> | undefined
+  ancestors.push(value)
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key]
     let masked = item
-    if (SECRET_KEY.test(key) && typeof item === 'string' && item !== '') masked = MASK
-    else if (item !== null && typeof item === 'object') masked = maskSecretFields(item, depth + 1)
+    if (SECRET_KEY.test(key) && (typeof item === 'string' ? item !== '' : typeof item === 'number' || typeof item === 'bigint')) masked = MASK
+    else if (item !== null && typeof item === 'object') masked = maskSecretFields(item, depth + 1, ancestors)
     if (masked !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = masked
   }
+  ancestors.pop()
   return (out ?? value) as T
 }
 

@@ -27,10 +27,12 @@ interface MessageParams {
 }
 
 function readRequest(args: unknown[], { scanHistory }: { scanHistory: boolean }): RequestInfo {
-  const params = (args[0] ?? {}) as MessageParams
+  // Malformed parts (null entries, numbers, circular schemas) are skipped, never thrown over: a reader that
+  // throws leaves the whole request unscanned, so one bad element would hide every other text.
+  const params = (isObject(args[0]) ? args[0] : {}) as MessageParams
   const texts: TextPart[] = []
   if (params.system !== undefined) pushContent(texts, params.system, 'system')
-  const messages = Array.isArray(params.messages) ? params.messages : []
+  const messages = (Array.isArray(params.messages) ? params.messages : []).map((m) => (isObject(m) ? m : undefined))
   // The newest turn is what came after the last assistant message: earlier turns were scanned when sent.
   let from = 0
   if (!scanHistory) {
@@ -46,9 +48,10 @@ function readRequest(args: unknown[], { scanHistory }: { scanHistory: boolean })
     if (m) pushContent(texts, m.content, m.role === 'assistant' ? 'assistant' : 'user')
   }
   if (Array.isArray(params.tools)) {
-    for (const tool of params.tools) {
-      const description = [tool.name, tool.description, tool.input_schema ? JSON.stringify(tool.input_schema) : '']
-      texts.push({ target: 'tool_definition', text: description.filter(Boolean).join('\n') })
+    for (const tool of params.tools as unknown[]) {
+      if (!isObject(tool)) continue
+      const description = [tool.name, tool.description, tool.input_schema ? safeJson(tool.input_schema) : '']
+      texts.push({ target: 'tool_definition', text: description.filter((d) => typeof d === 'string' && d !== '').join('\n') })
     }
   }
   return { model: params.model, params, texts, stream: params.stream === true }
@@ -78,7 +81,7 @@ function pushContent(texts: TextPart[], content: unknown, target: Target): void 
       }
       case 'tool_use':
         // An earlier assistant turn's tool call, sent back as history.
-        texts.push({ target: 'assistant', text: JSON.stringify(block.input ?? {}) })
+        texts.push({ target: 'assistant', text: safeJson(block.input ?? {}) })
         break
     }
   }
@@ -87,20 +90,22 @@ function pushContent(texts: TextPart[], content: unknown, target: Target): void 
 /** Texts of a response: the answer's text, and the arguments of each tool call the model asks for. */
 function responseTexts(message: { content?: Block[] }): TextPart[] {
   const texts: TextPart[] = []
-  for (const block of message.content ?? []) {
+  if (!Array.isArray(message.content)) return texts
+  for (const block of message.content) {
+    if (!isObject(block)) continue
     if (block.type === 'text' && typeof block.text === 'string') texts.push({ target: 'response', text: block.text })
     else if (block.type === 'tool_use' || block.type === 'server_tool_use') {
-      texts.push({ target: 'tool_input', text: typeof block.input === 'string' ? block.input : JSON.stringify(block.input ?? {}) })
+      texts.push({ target: 'tool_input', text: typeof block.input === 'string' ? block.input : safeJson(block.input ?? {}) })
     }
   }
   return texts
 }
 
 function readResponse(result: unknown): ResponseInfo {
-  const message = (result ?? {}) as { content?: Block[]; usage?: Record<string, unknown>; stop_reason?: unknown; id?: unknown }
+  const message = (isObject(result) ? result : {}) as { content?: Block[]; usage?: Record<string, unknown>; stop_reason?: unknown; id?: unknown }
   return {
     response: result,
-    usage: message.usage,
+    usage: isObject(message.usage) ? message.usage : undefined,
     texts: responseTexts(message),
     data: { stop_reason: message.stop_reason ?? null },
   }
@@ -117,13 +122,14 @@ class MessageAccumulator implements StreamAccumulator {
   private stopped = false
 
   push(chunk: unknown): boolean {
+    if (!isObject(chunk)) return false
     const event = chunk as { type?: string; index?: number; message?: any; content_block?: Block; delta?: any; usage?: any }
     switch (event.type) {
       case 'message_start':
         this.message = { ...event.message, content: [...(event.message?.content ?? [])], usage: { ...event.message?.usage } }
         return false
       case 'content_block_start':
-        if (this.message && event.index !== undefined) this.message.content[event.index] = { ...event.content_block }
+        if (this.message && isIndex(event.index)) this.message.content[event.index] = { ...event.content_block }
         return false
       case 'content_block_delta':
         return this.applyDelta(event.index, event.delta)
@@ -132,8 +138,8 @@ class MessageAccumulator implements StreamAccumulator {
         return false
       case 'message_delta':
         if (this.message) {
-          Object.assign(this.message, event.delta)
-          if (event.usage) {
+          if (isObject(event.delta)) Object.assign(this.message, event.delta)
+          if (isObject(event.usage)) {
             // The final counts override; fields `message_delta` leaves null keep their start value.
             for (const [key, value] of Object.entries(event.usage)) {
               if (value !== null && value !== undefined) this.message.usage![key] = value
@@ -150,8 +156,8 @@ class MessageAccumulator implements StreamAccumulator {
   }
 
   private applyDelta(index: number | undefined, delta: any): boolean {
-    const block = index === undefined ? undefined : this.message?.content[index]
-    if (!block || !delta) return false
+    const block = isIndex(index) ? this.message?.content[index] : undefined
+    if (!block || !isObject(delta)) return false
     switch (delta.type) {
       case 'text_delta':
         block.text = `${(block.text as string | undefined) ?? ''}${delta.text}`
@@ -222,6 +228,38 @@ export const anthropicAdapter: Adapter = {
     'beta.messages.stream',
     'beta.messages.parse',
   ],
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** A content index as the API sends it; anything else (a string, a huge number) would write a stray key. */
+function isIndex(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) < 100_000
+}
+
+/** JSON of a value the SDK will serialise too; a value it cannot serialise (a cycle, a BigInt) is scanned as far as it goes. @internal */
+export function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? ''
+  } catch {
+    const seen = new WeakSet<object>()
+    try {
+      return (
+        JSON.stringify(value, (_key, v: unknown) => {
+          if (typeof v === 'bigint') return v.toString()
+          if (v !== null && typeof v === 'object') {
+            if (seen.has(v)) return '[Circular]'
+            seen.add(v)
+          }
+          return v
+        }) ?? ''
+      )
+    } catch {
+      return ''
+    }
+  }
 }
 
 /** Whether a class in the object's prototype chain has a name like `pattern` (Anthropic, AnthropicBedrock, …). */

@@ -1,5 +1,5 @@
 import type { Adapter, CallSpec, RequestInfo, ResponseInfo, StreamAccumulator, Target, TextPart } from '../types.js'
-import { protoNamed } from './anthropic.js'
+import { protoNamed, safeJson } from './anthropic.js'
 
 /**
  * The built-in adapter for the `openai` package, recognised by its shape (the package is never imported):
@@ -23,7 +23,7 @@ interface TurnOptions {
 /** Where the newest turn starts: after the last assistant message (earlier turns were scanned when sent). */
 function newestTurn(items: Item[], isAssistant: (item: Item) => boolean, { scanHistory }: TurnOptions): number {
   if (scanHistory) return 0
-  for (let i = items.length - 1; i >= 0; i--) if (isAssistant(items[i]!)) return i + 1
+  for (let i = items.length - 1; i >= 0; i--) if (isAssistant(items[i] ?? {})) return i + 1
   return 0
 }
 
@@ -41,6 +41,15 @@ function pushContent(texts: TextPart[], content: unknown, target: Target): void 
   }
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** The array a field should hold, or none: a server or caller may send anything. */
+function arrayOf<T>(value: unknown): Array<T | undefined> {
+  return Array.isArray(value) ? (value as Array<T | undefined>) : []
+}
+
 function roleTarget(role: unknown): Target {
   if (role === 'system' || role === 'developer') return 'system'
   if (role === 'assistant') return 'assistant'
@@ -50,10 +59,11 @@ function roleTarget(role: unknown): Target {
 
 function toolDefinitions(texts: TextPart[], tools: unknown): void {
   if (!Array.isArray(tools)) return
-  for (const tool of tools as Item[]) {
+  for (const tool of tools as unknown[]) {
+    if (!isObject(tool)) continue
     // Chat completions nest the function (`{ type: 'function', function: {…} }`); responses do not.
-    const fn = (tool.function ?? tool) as { name?: unknown; description?: unknown; parameters?: unknown }
-    const parts = [fn.name, fn.description, fn.parameters ? JSON.stringify(fn.parameters) : '']
+    const fn = (isObject(tool.function) ? tool.function : tool) as { name?: unknown; description?: unknown; parameters?: unknown }
+    const parts = [fn.name, fn.description, fn.parameters ? safeJson(fn.parameters) : '']
     const text = parts.filter((p) => typeof p === 'string' && p !== '').join('\n')
     if (text) texts.push({ target: 'tool_definition', text })
   }
@@ -69,16 +79,17 @@ interface ChatParams {
 }
 
 function readChatRequest(args: unknown[], options: TurnOptions): RequestInfo {
-  const params = (args[0] ?? {}) as ChatParams
-  const messages = Array.isArray(params.messages) ? params.messages : []
+  // Malformed entries are skipped, never thrown over: a reader that throws leaves the whole request unscanned.
+  const params = (isObject(args[0]) ? args[0] : {}) as ChatParams
+  const messages = (Array.isArray(params.messages) ? params.messages : []).map((m) => (isObject(m) ? m : ({} as Item)))
   const from = newestTurn(messages, (m) => m.role === 'assistant', options)
   const texts: TextPart[] = []
   messages.forEach((m, i) => {
     const target = roleTarget(m.role)
     if (target !== 'system' && i < from) return
     pushContent(texts, m.content, target)
-    for (const call of (m.tool_calls as Array<{ function?: { arguments?: unknown } }> | undefined) ?? []) {
-      if (typeof call.function?.arguments === 'string') texts.push({ target: 'assistant', text: call.function.arguments })
+    for (const call of arrayOf<{ function?: { arguments?: unknown } }>(m.tool_calls)) {
+      if (typeof call?.function?.arguments === 'string') texts.push({ target: 'assistant', text: call.function.arguments })
     }
   })
   toolDefinitions(texts, params.tools)
@@ -98,22 +109,22 @@ function chatUsage(usage: unknown): Record<string, unknown> | undefined {
 }
 
 function readChatResponse(result: unknown): ResponseInfo {
-  const completion = (result ?? {}) as { choices?: Array<{ message?: ChatMessage; finish_reason?: unknown }>; usage?: unknown }
+  const completion = (isObject(result) ? result : {}) as { choices?: Array<{ message?: ChatMessage; finish_reason?: unknown }>; usage?: unknown }
   const texts: TextPart[] = []
-  for (const choice of completion.choices ?? []) {
-    const m = choice.message
-    if (!m) continue
+  for (const choice of arrayOf<{ message?: ChatMessage }>(completion.choices)) {
+    const m = choice?.message
+    if (!isObject(m)) continue
     if (typeof m.content === 'string' && m.content !== '') texts.push({ target: 'response', text: m.content })
     if (typeof m.refusal === 'string' && m.refusal !== '') texts.push({ target: 'response', text: m.refusal })
-    for (const call of m.tool_calls ?? []) {
-      if (typeof call.function?.arguments === 'string') texts.push({ target: 'tool_input', text: call.function.arguments })
+    for (const call of arrayOf<{ function?: { arguments?: unknown } }>(m.tool_calls)) {
+      if (typeof call?.function?.arguments === 'string') texts.push({ target: 'tool_input', text: call.function.arguments })
     }
   }
   return {
     response: result,
     usage: chatUsage(completion.usage),
     texts,
-    data: { stop_reason: completion.choices?.[0]?.finish_reason ?? null },
+    data: { stop_reason: arrayOf<{ finish_reason?: unknown }>(completion.choices)[0]?.finish_reason ?? null },
   }
 }
 
@@ -137,6 +148,7 @@ class ChatCompletionAccumulator implements StreamAccumulator {
   private usage: unknown
 
   push(chunk: unknown): boolean {
+    if (!isObject(chunk)) return false
     const c = chunk as { choices?: ChunkChoice[]; usage?: unknown; object?: string }
     if (!this.completion) {
       const { choices: _c, usage: _u, object: _o, ...head } = c as Record<string, unknown>
@@ -144,14 +156,15 @@ class ChatCompletionAccumulator implements StreamAccumulator {
     }
     if (c.usage) this.usage = c.usage
     let token = false
-    for (const delta of c.choices ?? []) {
+    for (const delta of arrayOf<ChunkChoice>(c.choices)) {
+      if (!isObject(delta) || !Number.isInteger(delta.index) || delta.index < 0 || delta.index >= 10_000) continue
       const choice = (this.choices[delta.index] ??= {
         index: delta.index,
         message: { role: 'assistant', content: null, refusal: null },
         finish_reason: null,
         logprobs: null,
       })
-      const d = delta.delta ?? {}
+      const d = isObject(delta.delta) ? delta.delta : {}
       if (d.role) choice.message.role = d.role
       if (typeof d.content === 'string' && d.content !== '') {
         choice.message.content = `${(choice.message.content as string | null) ?? ''}${d.content}`
@@ -161,7 +174,8 @@ class ChatCompletionAccumulator implements StreamAccumulator {
         choice.message.refusal = `${(choice.message.refusal as string | null) ?? ''}${d.refusal}`
         token = true
       }
-      for (const t of d.tool_calls ?? []) {
+      for (const t of arrayOf<ToolCallDelta>(d.tool_calls)) {
+        if (!isObject(t) || !Number.isInteger(t.index) || t.index < 0 || t.index >= 10_000) continue
         const calls = (choice.message.tool_calls ??= []) as Array<{ id?: string; type: string; function: { name: string; arguments: string } }>
         const call = (calls[t.index] ??= { type: 'function', function: { name: '', arguments: '' } })
         if (t.id) call.id = t.id
@@ -198,12 +212,12 @@ interface ResponsesParams {
 }
 
 function readResponsesRequest(args: unknown[], options: TurnOptions): RequestInfo {
-  const params = (args[0] ?? {}) as ResponsesParams
+  const params = (isObject(args[0]) ? args[0] : {}) as ResponsesParams
   const texts: TextPart[] = []
   if (typeof params.instructions === 'string') texts.push({ target: 'system', text: params.instructions })
   if (typeof params.input === 'string') texts.push({ target: 'user', text: params.input })
   else if (Array.isArray(params.input)) {
-    const items = params.input
+    const items = params.input.map((item) => (isObject(item) ? item : ({} as Item)))
     const isAssistant = (item: Item) => item.role === 'assistant' || item.type === 'function_call'
     const from = newestTurn(items, isAssistant, options)
     items.forEach((item, i) => {
@@ -222,13 +236,14 @@ function readResponsesRequest(args: unknown[], options: TurnOptions): RequestInf
 }
 
 function readResponsesResponse(result: unknown): ResponseInfo {
-  const response = (result ?? {}) as { output?: Item[]; usage?: Record<string, unknown>; status?: unknown }
+  const response = (isObject(result) ? result : {}) as { output?: Item[]; usage?: Record<string, unknown>; status?: unknown }
   const texts: TextPart[] = []
-  for (const item of response.output ?? []) {
+  for (const item of arrayOf<Item>(response.output)) {
+    if (!isObject(item)) continue
     if (item.type === 'message') pushContent(texts, item.content, 'response')
     else if (item.type === 'function_call' && typeof item.arguments === 'string') texts.push({ target: 'tool_input', text: item.arguments })
   }
-  return { response: result, usage: response.usage, texts, data: { stop_reason: response.status ?? null } }
+  return { response: result, usage: isObject(response.usage) ? response.usage : undefined, texts, data: { stop_reason: response.status ?? null } }
 }
 
 /**
@@ -241,6 +256,7 @@ class ResponseAccumulator implements StreamAccumulator {
   private deltas = new Map<string, string>()
 
   push(chunk: unknown): boolean {
+    if (!isObject(chunk)) return false
     const event = chunk as { type?: string; response?: Record<string, unknown>; delta?: unknown; output_index?: number; content_index?: number }
     switch (event.type) {
       case 'response.created':

@@ -48,7 +48,7 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
   let values
   try {
     ;({ values } = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv, ['--limit', '--since', '--until']),
       options: {
         channel: { type: 'string' },
         type: { type: 'string' },
@@ -69,8 +69,12 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
       since: values.since === undefined ? undefined : parseWhen(values.since),
       until: values.until === undefined ? undefined : parseWhen(values.until),
     }
+    // Digits only: `Number()` would take '' as 0 (everything), '1e2' as 100 and '0x10' as 16.
+    if (values.limit !== undefined && !/^\d+$/.test(values.limit.trim())) {
+      throw new Error(`--limit must be a whole number (0 for all), not "${values.limit}"`)
+    }
     limit = values.limit === undefined ? 100 : Number(values.limit)
-    if (!Number.isInteger(limit) || limit < 0) throw new Error(`--limit must be a whole number, not "${values.limit}"`)
+    if (!Number.isSafeInteger(limit)) throw new Error(`--limit is too large: "${values.limit}"`)
     if (limit === 0) limit = undefined
   } catch (error) {
     err.write(`cylestio-monitor events: ${(error as Error).message}\n\n${EVENTS_HELP}`)
@@ -81,6 +85,10 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
     return 0
   }
   const file = resolve(values.file ?? defaultEventsPath())
+  if (isDirectory(file)) {
+    err.write(`cylestio-monitor events: ${file} is a directory, not an event log file (--file takes the log file's path)\n`)
+    return 1
+  }
   if (!values.follow && logFiles(file).length === 0) {
     err.write(`cylestio-monitor events: no event log at ${file}\n`)
     return 1
@@ -122,6 +130,10 @@ export async function statsCommand(argv: string[], io: CommandIO = {}): Promise<
     return 0
   }
   const file = resolve(values.file ?? defaultEventsPath())
+  if (isDirectory(file)) {
+    err.write(`cylestio-monitor stats: ${file} is a directory, not an event log file (--file takes the log file's path)\n`)
+    return 1
+  }
   if (logFiles(file).length === 0) {
     err.write(`cylestio-monitor stats: no event log at ${file}\n`)
     return 1
@@ -140,10 +152,13 @@ export function parseWhen(text: string, now = Date.now()): Date {
   const ago = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim())
   if (ago) {
     const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86_400e3, w: 604_800e3 }[ago[2] as 'ms']
-    return new Date(now - Number(ago[1]) * unit)
+    const date = new Date(now - Number(ago[1]) * unit)
+    if (Number.isNaN(date.getTime())) throw new Error(`"${text}" reaches before any date JavaScript can represent`)
+    return date
   }
-  const t = Date.parse(text)
-  if (Number.isNaN(t)) throw new Error(`"${text}" is neither an ISO date nor a duration like 10m, 2h, 7d`)
+  // An ISO date (`2026-12-03`, `2026-12-03T15:00:00Z`): `Date.parse` alone also takes '0' (the year 2000) or '1 2 3'.
+  const t = /^\d{4}-\d{2}(-\d{2})?([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim()) ? Date.parse(text.trim()) : Number.NaN
+  if (Number.isNaN(t)) throw new Error(`"${text}" is neither an ISO date (2026-12-03, 2026-12-03T15:00:00Z) nor a duration like 10m, 2h, 7d`)
   return new Date(t)
 }
 
@@ -206,14 +221,39 @@ function eventCells(e: MonitorEvent): string[] {
     ? `${usage.input_tokens ?? 0}→${usage.output_tokens ?? 0}`
     : ''
   return [
-    String(e.timestamp).replace('T', ' ').replace('Z', ''),
-    e.agent_id,
-    e.event,
+    String(e.timestamp ?? '').replace('T', ' ').replace('Z', ''),
+    String(e.agent_id ?? ''),
+    String(e.event),
     typeof data.alert === 'string' ? data.alert : '',
     typeof data.model === 'string' ? data.model : '',
     tokens,
     typeof data.duration_ms === 'number' ? `${Math.round(data.duration_ms)} ms` : '',
   ]
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/**
+ * `--limit -1` reads to `parseArgs` as a missing value followed by an option `-1`; joined as `--limit=-1`,
+ * the value reaches the command's own check, which says what is wrong with it.
+ */
+function joinNegativeValues(argv: string[], options: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const next = argv[i + 1]
+    if (options.includes(arg) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else out.push(arg)
+  }
+  return out
 }
 
 function eventRow(e: MonitorEvent): string {

@@ -5,7 +5,7 @@
 import RE2 from 're2'
 import type { Alert, RuleMatch, RuleSetLike, ScanResult, Target } from '../types.js'
 import { TARGETS } from '../types.js'
-import { textKind, normalizeText } from './normalize.js'
+import { normalizeText } from './normalize.js'
 import type { Rule } from './schema.js'
 import { VALIDATORS } from './validators.js'
 
@@ -45,28 +45,27 @@ class RuleGroup {
     return this.sets.length === 0
   }
 
-  /** The rules whose patterns occur in `text`. */
-  candidates(text: string | Buffer): CompiledRule[] {
+  /** The rules whose patterns occur in `bytes` (UTF-8), in the order given to the constructor. */
+  candidates(bytes: Buffer): CompiledRule[] {
     const found: CompiledRule[] = []
     for (const { set, rules } of this.sets) {
       let indices: number[]
       try {
-        indices = set.match(text)
+        indices = set.match(bytes)
       } catch {
-        indices = rules.flatMap((r, i) => (r.regex.test(text) ? [i] : []))
+        indices = rules.flatMap((r, i) => (r.regex.test(bytes) ? [i] : []))
         for (const r of rules) r.regex.lastIndex = 0
       }
       for (const i of indices) found.push(rules[i])
     }
     return found
   }
-
-  test(text: string | Buffer): boolean {
-    return this.sets.some(({ set }) => set.test(text))
-  }
 }
 
-/** The sets serving one target: all rules for ASCII text; normalised and raw rules apart otherwise. */
+/**
+ * The sets serving one target: `all` for text that normalisation leaves as it is; otherwise `raw` on
+ * the text and `normalized` on its normalised form.
+ */
 interface TargetPlan {
   all: RuleGroup
   normalized: RuleGroup
@@ -95,9 +94,12 @@ export class RuleSet implements RuleSetLike {
   readonly rules: readonly Rule[]
   private readonly plans = new Map<Target, TargetPlan>()
   private readonly redactors: RuleGroup
+  /** Load order of each rule id, to report matches in that order. */
+  private readonly order: Map<string, number>
 
   constructor(rules: readonly Rule[]) {
     this.rules = Object.freeze([...rules])
+    this.order = new Map(this.rules.map((rule, i) => [rule.id, i]))
     const compiled = this.rules.map((rule): CompiledRule => ({
       rule,
       regex: new RE2(rule.source, 'gu'),
@@ -129,16 +131,22 @@ export class RuleSet implements RuleSetLike {
     const plan = this.plans.get(options.target)
     if (!plan) throw new TypeError(`unknown target ${JSON.stringify(options.target)}`)
     if (!text) return NO_MATCHES
+    const { target } = options
     const matches: RuleMatch[] = []
-    // Sets run on UTF-8 bytes: re2 would otherwise convert the string once per call.
-    const kind = textKind(text)
-    if (kind === 'ascii') {
-      this.collect(plan.all, Buffer.from(text, 'latin1'), options.target, matches)
-    } else if (kind === 'unicode') {
-      this.collect(plan.all, Buffer.from(text, 'utf8'), options.target, matches)
+    // RE2 reads UTF-8: the text is converted once, and the sets and rules of a pass read those bytes.
+    const bytes = utf8(text)
+    const normalized = bytes.length === text.length ? text : normalizeText(text)
+    if (normalized === text) {
+      // ASCII, or nothing that normalisation would change: one pass of every rule over the text as it is.
+      this.collect(plan.all.candidates(bytes), bytes, target, matches)
     } else {
-      if (!plan.normalized.empty) this.collect(plan.normalized, Buffer.from(normalizeText(text), 'utf8'), options.target, matches)
-      if (!plan.raw.empty) this.collect(plan.raw, Buffer.from(text, 'utf8'), options.target, matches)
+      const normalizedBytes = utf8(normalized)
+      this.collect(plan.normalized.candidates(normalizedBytes), normalizedBytes, target, matches)
+      if (!plan.raw.empty) {
+        const before = matches.length
+        this.collect(plan.raw.candidates(bytes), bytes, target, matches)
+        if (before > 0 && matches.length > before) matches.sort((a, b) => this.order.get(a.rule_id)! - this.order.get(b.rule_id)!)
+      }
     }
     if (matches.length === 0) return NO_MATCHES
     const alert: Alert = matches.some((m) => m.severity === 'dangerous') ? 'dangerous' : 'suspicious'
@@ -151,17 +159,18 @@ export class RuleSet implements RuleSetLike {
    * JSON escape in two, so this may run on a serialised JSON line.
    */
   redact(text: string): string {
-    if (this.redactors.empty || !this.redactors.test(text)) return text
+    if (this.redactors.empty) return text
     let out = text
-    for (const { rule, regex, validate } of this.redactors.candidates(text)) {
+    for (const { rule, regex, validate } of this.redactors.candidates(utf8(text))) {
       regex.lastIndex = 0
       out = regex.replace(out, (m: string) => (!validate || validate(m) ? `[REDACTED:${rule.id}]` : m))
     }
     return out
   }
 
-  private collect(group: RuleGroup, bytes: Buffer, target: Target, into: RuleMatch[]): void {
-    for (const compiled of group.candidates(bytes)) {
+  /** Runs each candidate rule on its own for the excerpt (and its validator). */
+  private collect(candidates: CompiledRule[], bytes: Buffer, target: Target, into: RuleMatch[]): void {
+    for (const compiled of candidates) {
       const found = firstMatch(compiled, bytes)
       if (!found) continue
       const { rule } = compiled
@@ -192,6 +201,13 @@ export class RuleSet implements RuleSetLike {
     // Secrets of other rules in the surrounding window are masked too.
     return this.redact(`${before}${shown}${after}`.replace(/\s+/g, ' '))
   }
+}
+
+/** `text` as UTF-8. Writing into a buffer of the worst-case size skips the length pass of `Buffer.from`. */
+function utf8(text: string): Buffer {
+  if (text.length < 4096) return Buffer.from(text, 'utf8')
+  const bytes = Buffer.allocUnsafe(text.length * 3)
+  return bytes.subarray(0, bytes.write(text, 'utf8'))
 }
 
 /** Decodes bytes[start, end) as UTF-8, moving both ends off the middle of a multi-byte character. */

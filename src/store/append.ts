@@ -23,14 +23,28 @@ const NEWLINE = 0x0a
 export function openForAppend(path: string): number {
   const fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 0o600)
   try {
-    const size = fstatSync(fd).size
-    const last = Buffer.alloc(1)
-    if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== NEWLINE) writeSync(fd, '\n')
+    if (endsMidLine(fd) && endsMidLine(fd, REPAIR_WAIT_MS)) writeSync(fd, '\n')
   } catch (error) {
     closeSync(fd)
     throw error
   }
   return fd
+}
+
+/** How long the file must stay mid-line before it counts as torn rather than being appended to. */
+const REPAIR_WAIT_MS = 20
+const pause = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Whether the file ends without a newline, looked at after `waitMs`. Another process's append that is
+ * under way can show as a file ending mid-line for an instant; a torn line from a killed writer stays so.
+ * Looking twice keeps a live appender's line from getting a stray newline (an empty line) after it.
+ */
+function endsMidLine(fd: number, waitMs = 0): boolean {
+  if (waitMs > 0) Atomics.wait(pause, 0, 0, waitMs)
+  const size = fstatSync(fd).size
+  const last = Buffer.alloc(1)
+  return size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== NEWLINE
 }
 
 /**

@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { CylestioError } from '../errors.js'
 import type { MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
 import { defaultEventsPath, logFiles } from './files.js'
@@ -131,7 +132,8 @@ function isEnvelopeField(line: string, needle: string): boolean {
  * Events of one channel (`'LLM'`, `'SYSTEM'`, …). With `limit`, the newest `limit` of them.
  * @example const llm = await getEventsByChannel('LLM', { agentId: 'my_agent', limit: 50 })
  */
-export function getEventsByChannel(channel: string, options: QueryOptions = {}): Promise<MonitorEvent[]> {
+export async function getEventsByChannel(channel: string, options: QueryOptions = {}): Promise<MonitorEvent[]> {
+  checkQuery('getEventsByChannel', options, { channel })
   return queryEvents({ channel, agentId: options.agentId }, options.file, options.limit)
 }
 
@@ -139,7 +141,8 @@ export function getEventsByChannel(channel: string, options: QueryOptions = {}):
  * Events of one type (`'LLM_call_blocked'`, …). With `limit`, the newest `limit` of them.
  * @example const blocked = await getEventsByType('LLM_call_blocked')
  */
-export function getEventsByType(type: string, options: QueryOptions = {}): Promise<MonitorEvent[]> {
+export async function getEventsByType(type: string, options: QueryOptions = {}): Promise<MonitorEvent[]> {
+  checkQuery('getEventsByType', options, { type })
   return queryEvents({ type, agentId: options.agentId }, options.file, options.limit)
 }
 
@@ -147,7 +150,8 @@ export function getEventsByType(type: string, options: QueryOptions = {}): Promi
  * The newest `limit` events (default 100), oldest first.
  * @example const last = await getRecentEvents({ limit: 20 })
  */
-export function getRecentEvents(options: QueryOptions = {}): Promise<MonitorEvent[]> {
+export async function getRecentEvents(options: QueryOptions = {}): Promise<MonitorEvent[]> {
+  checkQuery('getRecentEvents', options)
   return queryEvents({ agentId: options.agentId }, options.file, options.limit ?? 100)
 }
 
@@ -155,12 +159,15 @@ export function getRecentEvents(options: QueryOptions = {}): Promise<MonitorEven
  * Events with `start <= timestamp < end`. With `limit`, the newest `limit` of them.
  * @example const today = await getEventsByTimeframe(new Date(Date.now() - 86_400_000), new Date())
  */
-export function getEventsByTimeframe(
+export async function getEventsByTimeframe(
   start: Date | string,
   end: Date | string,
   options: QueryOptions = {},
 ): Promise<MonitorEvent[]> {
-  return queryEvents({ since: new Date(start), until: new Date(end), agentId: options.agentId }, options.file, options.limit)
+  checkQuery('getEventsByTimeframe', options)
+  const since = toDate('getEventsByTimeframe', 'start', start)
+  const until = toDate('getEventsByTimeframe', 'end', end)
+  return queryEvents({ since, until, agentId: options.agentId }, options.file, options.limit)
 }
 
 /**
@@ -168,7 +175,8 @@ export function getEventsByTimeframe(
  * With `limit`, the newest `limit` of them.
  * @example const leaks = await searchEvents('api_key')
  */
-export function searchEvents(text: string, options: QueryOptions = {}): Promise<MonitorEvent[]> {
+export async function searchEvents(text: string, options: QueryOptions = {}): Promise<MonitorEvent[]> {
+  checkQuery('searchEvents', options, { text })
   return queryEvents({ text, agentId: options.agentId }, options.file, options.limit)
 }
 
@@ -197,6 +205,7 @@ export interface AgentStats {
  * @example const [row] = await getAgentStats({ agentId: 'my_agent' })
  */
 export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'file'> = {}): Promise<AgentStats[]> {
+  checkQuery('getAgentStats', options)
   const groups = new Map<string, { stats: AgentStats; durations: Float64Array; n: number; sum: number }>()
   const needle = '"event":"LLM_call_'
   const filter: EventFilter = { agentId: options.agentId }
@@ -261,6 +270,11 @@ export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'fil
  * @example const removed = await cleanupOldEvents(30)
  */
 export async function cleanupOldEvents(days: number, options: Pick<QueryOptions, 'agentId' | 'file'> = {}): Promise<number> {
+  // The one call that deletes: `-1` (every event, even today's) or `'30'` must not be guessed at.
+  if (typeof days !== 'number' || !Number.isFinite(days) || days < 0) {
+    throw new CylestioError('QUERY_BAD_OPTION', `cleanupOldEvents(days): 'days' must be a number of days ≥ 0, got ${show(days)}`)
+  }
+  checkQuery('cleanupOldEvents', options)
   const cutoff = Date.now() - days * 86_400_000
   const main = resolve(options.file ?? defaultEventsPath())
   let removed = 0
@@ -271,6 +285,7 @@ export async function cleanupOldEvents(days: number, options: Pick<QueryOptions,
     const out = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600)
     const old = openSync(path, 'r')
     let keptLines = 0
+    let outOpen = true
     try {
       const consumed = await scanLines(
         path,
@@ -292,6 +307,7 @@ export async function cleanupOldEvents(days: number, options: Pick<QueryOptions,
         { reportTorn: false },
       )
       if (keptChunk) writeSync(out, keptChunk)
+      outOpen = false
       closeSync(out)
       if (removedHere === 0) {
         unlinkSync(tmp)
@@ -303,6 +319,7 @@ export async function cleanupOldEvents(days: number, options: Pick<QueryOptions,
         copyTail(old, consumed, path)
       }
     } catch (error) {
+      if (outOpen) closeSync(out)
       try {
         unlinkSync(tmp)
       } catch {
@@ -344,4 +361,35 @@ function copyTail(fd: number, offset: number, path: string): void {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (value instanceof Date) return `Invalid Date`
+  if (value === null || typeof value !== 'object') return String(value)
+  return Array.isArray(value) ? 'an array' : 'an object'
+}
+
+/** Query arguments of the wrong kind fail loudly, naming the option, instead of quietly returning nothing (or everything). */
+function checkQuery(fn: string, options: unknown, strings: Record<string, unknown> = {}): void {
+  const bad = (message: string) => new CylestioError('QUERY_BAD_OPTION', `${fn}(): ${message}`)
+  for (const [name, value] of Object.entries(strings)) {
+    if (typeof value !== 'string') throw bad(`'${name}' must be a string, got ${show(value)}`)
+  }
+  if (options === undefined) return
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw bad(`options must be an object, got ${show(options)}`)
+  const o = options as Record<string, unknown>
+  if (o.limit !== undefined && !(typeof o.limit === 'number' && Number.isSafeInteger(o.limit) && o.limit >= 0)) {
+    throw bad(`option 'limit' must be a whole number ≥ 0, got ${show(o.limit)}`)
+  }
+  if (o.file !== undefined && (typeof o.file !== 'string' || o.file === '')) throw bad(`option 'file' must be the path of an event log, got ${show(o.file)}`)
+  if (o.agentId !== undefined && typeof o.agentId !== 'string') throw bad(`option 'agentId' must be a string, got ${show(o.agentId)}`)
+}
+
+function toDate(fn: string, name: string, value: unknown): Date {
+  const date = value instanceof Date ? value : typeof value === 'string' || typeof value === 'number' ? new Date(value) : undefined
+  if (!date || Number.isNaN(date.getTime())) {
+    throw new CylestioError('QUERY_BAD_OPTION', `${fn}(): '${name}' must be a Date or an ISO date string, got ${show(value)}`)
+  }
+  return date
 }

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises'
 import { StringDecoder } from 'node:string_decoder'
+import { CylestioError } from '../errors.js'
 import { reportFault } from '../faults.js'
 import type { MonitorEvent } from '../types.js'
 
@@ -32,7 +33,7 @@ export async function scanLines(
     handle = await open(file, 'r')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return start
-    throw error
+    throw readError(file, error)
   }
   const buf = Buffer.allocUnsafe(CHUNK_BYTES)
   const decoder = new StringDecoder('utf8')
@@ -52,6 +53,8 @@ export async function scanLines(
       eachLine(text, end, needle, onLine)
       carry = text.slice(end + 1)
     }
+  } catch (error) {
+    throw readError(file, error)
   } finally {
     await handle.close()
   }
@@ -83,14 +86,51 @@ function eachLine(text: string, end: number, needle: Needle | undefined, onLine:
   }
 }
 
-/** The event on a line, or null (reported) when the line is not JSON — a fragment left by a killed writer. @internal */
+/** What reading the log failed on, naming the file (`EISDIR` alone does not say which path is a directory). */
+function readError(file: string, error: unknown): Error {
+  const e = error as NodeJS.ErrnoException
+  if (e?.code === 'EISDIR') return new CylestioError('EVENT_LOG_UNREADABLE', `${file} is a directory, not an event log file`, { cause: error })
+  if (e?.code === 'EACCES' || e?.code === 'EPERM') {
+    return new CylestioError('EVENT_LOG_UNREADABLE', `${file}: permission denied reading the event log`, { cause: error })
+  }
+  return new CylestioError('EVENT_LOG_UNREADABLE', `${file}: cannot read the event log: ${e?.message ?? String(error)}`, { cause: error })
+}
+
+/**
+ * The event on a line, or null (reported) when the line is not an event: not JSON (a fragment left by a
+ * killed writer), or JSON that is not an event object (`42`, `[1,2]`, `{}`, a line pasted in by hand).
+ * A byte-order mark an editor put at the start of the file is ignored.
+ * @internal
+ */
 export function parseLine(line: string, file: string): MonitorEvent | null {
+  if (line.charCodeAt(0) === 0xfeff) line = line.slice(1)
+  let value: unknown
   try {
-    return JSON.parse(line) as MonitorEvent
+    value = JSON.parse(line)
   } catch {
     reportFault('event-log-read', new Error(`${file}: skipped a line that is not JSON (${line.slice(0, 40)}…)`))
     return null
   }
+  if (!isEvent(value)) {
+    reportFault('event-log-read', new Error(`${file}: skipped a line that is not an event (${line.slice(0, 40)}…)`))
+    return null
+  }
+  return value
+}
+
+/** The envelope readers rely on: an object with an `event` name; the other envelope fields, when there, of their types. */
+function isEvent(value: unknown): value is MonitorEvent {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
+  const e = value as Record<string, unknown>
+  const optionalString = (v: unknown) => v === undefined || typeof v === 'string'
+  return (
+    typeof e.event === 'string' &&
+    optionalString(e.agent_id) &&
+    optionalString(e.timestamp) &&
+    optionalString(e.channel) &&
+    optionalString(e.level) &&
+    (e.data === undefined || (e.data !== null && typeof e.data === 'object' && !Array.isArray(e.data)))
+  )
 }
 
 /** Keeps the newest `limit` items pushed (all when `limit` is undefined), in the order pushed. @internal */

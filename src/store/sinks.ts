@@ -41,7 +41,8 @@ export function resolveSink(store: StoreOption | undefined): { sink: EventSink |
  * disk. Never rejects: a sink that fails is reported (see `getMonitorHealth()`).
  */
 export async function flush(): Promise<void> {
-  const results = await Promise.allSettled([...resolved].map((sink) => sink.flush()))
+  // `async`: a sink whose flush throws synchronously (or has none) is reported, not thrown.
+  const results = await Promise.allSettled([...resolved].map(async (sink) => sink.flush?.()))
   for (const r of results) if (r.status === 'rejected') reportFault('sink', r.reason)
 }
 

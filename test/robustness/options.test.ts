@@ -1,0 +1,91 @@
+import Anthropic from '@anthropic-ai/sdk'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { CylestioError, monitor } from '../../src/index.js'
+import { flush } from '../../src/store/index.js'
+import { fakeFetch } from '../helpers.js'
+
+// Bad options fail monitor() with a CylestioError (code MONITOR_BAD_OPTION) that names the option,
+// instead of a TypeError from deep inside, or being accepted and doing something else than meant.
+
+const client = () => new Anthropic({ apiKey: 'k', fetch: fakeFetch(() => ({ body: { content: [] } })).fetch })
+
+function rejects(options: unknown, message: RegExp): void {
+  let error: unknown
+  try {
+    monitor(client(), options as never)
+  } catch (e) {
+    error = e
+  }
+  expect(error).toBeInstanceOf(CylestioError)
+  expect((error as CylestioError).code).toBe('MONITOR_BAD_OPTION')
+  expect((error as Error).message).toMatch(message)
+}
+
+describe('monitor() option checks', () => {
+  it('options that are not an object', () => {
+    rejects(null, /options must be an object.*null/)
+    rejects('my-agent', /options must be an object.*"my-agent"/)
+  })
+
+  it('store of the wrong type names the option instead of a TypeError', () => {
+    rejects({ store: 5 }, /option 'store' must be a file path.*number 5/)
+    rejects({ store: true }, /option 'store'.*boolean true/)
+    rejects({ store: null }, /option 'store'.*null/)
+    rejects({ store: '' }, /option 'store'.*empty string/)
+  })
+
+  it('a sink object without a write function is refused, not silently dropping every event', () => {
+    rejects({ store: {} }, /option 'store': a sink object needs a 'write/)
+    rejects({ store: { write: 1, flush: async () => {} } }, /option 'store': a sink object needs a 'write/)
+    rejects({ store: { write: () => {}, flush: 'now' } }, /'flush' must be a function/)
+  })
+
+  it('a store path that is a directory is refused at monitor(), naming it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cylestio-robust-'))
+    rejects({ store: dir }, new RegExp(`option 'store' is a directory \\(${dir}\\)`))
+  })
+
+  it('rules of the wrong type', () => {
+    rejects({ rules: 5 }, /option 'rules' must be a YAML file or folder path.*number 5/)
+    rejects({ rules: null }, /option 'rules'.*null/)
+    rejects({ rules: ['./ok.yaml', 5] }, /option 'rules\[1\]' must be the path/)
+    rejects({ rules: {} }, /option 'rules': a rule set needs a 'scan' function/)
+    rejects({ rules: { scan: () => ({ alert: 'none', matches: [] }) } }, /needs a 'redact' function/)
+  })
+
+  it('boolean options given as strings or numbers (blockDangerous: "false" would block)', () => {
+    rejects({ blockDangerous: 'false' }, /option 'blockDangerous' must be true or false, got the string "false"/)
+    rejects({ blockDangerousResponses: 1 }, /option 'blockDangerousResponses'.*number 1/)
+    rejects({ redact: 0 }, /option 'redact' must be true or false/)
+    rejects({ defaultRules: 'no' }, /option 'defaultRules'/)
+    rejects({ scanHistory: 'yes' }, /option 'scanHistory'/)
+  })
+
+  it('adapters with a match, response or stream that is not a function', () => {
+    rejects({ adapters: [{ name: 'x', match: 5, calls: {} }] }, /adapter 'x' \(adapters\[0\]\): 'match' must be a function/)
+    rejects(
+      { adapters: [{ name: 'x', calls: { 'messages.create': { request: () => ({}), response: 5 } } }] },
+      /adapter 'x' \(adapters\[0\]\), call 'messages.create': 'response' must be a function/,
+    )
+    rejects({ adapters: [{ name: 'x', calls: { 'messages.create': { request: () => ({}), stream: {} } } }] }, /'stream' must be a function/)
+    rejects({ adapters: [{ name: 'x', calls: { 'chat..send': { request: () => ({}) } } }] }, /call path 'chat..send'/)
+    rejects({ adapters: [{ name: 'x', helpers: 'a.b', calls: {} }] }, /'helpers' must be an array/)
+  })
+
+  it('a bad option is reported even for a client that is already monitored', () => {
+    const once = monitor(client(), { store: false })
+    expect(() => monitor(once, { blockDangerous: 'no' } as never)).toThrow(/option 'blockDangerous'/)
+    expect(monitor(once, { store: false })).toBe(once)
+  })
+
+  it('flush() never rejects, even for a sink with no flush function', async () => {
+    const lines: string[] = []
+    const c = monitor(client(), { store: { write: (line: string) => void lines.push(line) } as never })
+    await c.messages.create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] })
+    await expect(flush()).resolves.toBeUndefined()
+    expect(lines.length).toBeGreaterThanOrEqual(3)
+  })
+})
