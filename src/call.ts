@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { MonitorBlockedError } from './errors.js'
 import { reportFault } from './faults.js'
-import { maskSecretFields, type Recorder } from './recorder.js'
+import type { Recorder } from './recorder.js'
+import { TARGETS } from './types.js'
 import type {
   Alert,
   CallSpec,
@@ -25,27 +26,60 @@ export interface MonitorContext {
   scanHistory: boolean
 }
 
-const NO_MATCHES: ScanResult = { alert: 'none', matches: [] }
+/** What a scan found, and the texts it found clean of every redaction rule (not checked again when stored). */
+interface TextScan extends ScanResult {
+  clean?: Set<string>
+}
+
+const NO_MATCHES: TextScan = { alert: 'none', matches: [] }
+
+/** Which rules redact, and the targets where all of them apply, per rule set (read once). */
+const coverageOf = new WeakMap<RuleSetLike, { ids: Set<string>; everywhere: Set<Target> } | null>()
+
+function redactCoverage(rules: RuleSetLike) {
+  let coverage = coverageOf.get(rules)
+  if (coverage === undefined) {
+    // Only a rule set that says which rules it has (the package's own) can vouch for a clean text.
+    const list = (rules as { rules?: ReadonlyArray<{ id: string; redact?: boolean; targets: readonly Target[] }> }).rules
+    if (!Array.isArray(list)) coverage = null
+    else {
+      const redacting = list.filter((r) => r.redact)
+      coverage = {
+        ids: new Set(redacting.map((r) => r.id)),
+        everywhere: new Set(TARGETS.filter((t) => redacting.every((r) => r.targets.includes(t)))),
+      }
+    }
+    coverageOf.set(rules, coverage)
+  }
+  return coverage
+}
 
 /** Scans texts grouped by target: one scan per target, however many parts the call has. @internal */
-export function scanTexts(rules: RuleSetLike, texts: TextPart[] | undefined): ScanResult {
+export function scanTexts(rules: RuleSetLike, texts: TextPart[] | undefined): TextScan {
   if (!texts || texts.length === 0) return NO_MATCHES
   try {
-    const byTarget = new Map<Target, string>()
+    const byTarget = new Map<Target, string[]>()
     for (const { target, text } of texts) {
       if (typeof text !== 'string' || text === '') continue
-      const prev = byTarget.get(target)
-      byTarget.set(target, prev === undefined ? text : `${prev}\n${text}`)
+      const parts = byTarget.get(target)
+      if (parts) parts.push(text)
+      else byTarget.set(target, [text])
     }
+    const coverage = redactCoverage(rules)
     let alert: Alert = 'none'
     let matches: RuleMatch[] | undefined
-    for (const [target, text] of byTarget) {
-      const result = rules.scan(text, { target })
+    let clean: Set<string> | undefined
+    for (const [target, parts] of byTarget) {
+      const result = rules.scan(parts.length === 1 ? parts[0]! : parts.join('\n'), { target })
+      if (coverage?.everywhere.has(target) && !result.matches.some((m) => coverage.ids.has(m.rule_id))) {
+        clean ??= new Set()
+        for (const part of parts) clean.add(part)
+      }
       if (result.matches.length === 0) continue
       ;(matches ??= []).push(...result.matches)
       if (result.alert === 'dangerous' || (result.alert === 'suspicious' && alert === 'none')) alert = result.alert
     }
-    return matches ? { alert, matches } : NO_MATCHES
+    return { alert, matches: matches ?? [], clean }
   } catch (error) {
     reportFault('rules', error)
     return NO_MATCHES
@@ -78,7 +112,7 @@ export class CallRecord {
     const scan = scanTexts(ctx.rules, request.texts)
     let base: Record<string, unknown>
     try {
-      const params = maskSecretFields(request.params)
+      const params = request.params
       base = {
         method: this.method,
         ...(request.model === undefined ? {} : { model: request.model }),
@@ -104,7 +138,7 @@ export class CallRecord {
         reason,
         alert: 'dangerous',
         security: { matches: scan.matches },
-      })
+      }, undefined, scan.clean)
       ctx.recorder.flushNow()
       return new MonitorBlockedError(scan.matches, event)
     }
@@ -112,7 +146,7 @@ export class CallRecord {
       ...base,
       alert: scan.alert,
       security: { matches: scan.matches, ...(this.unread === undefined ? {} : { unscanned: true, adapter_error: this.unread }) },
-    })
+    }, undefined, scan.clean)
     return undefined
   }
 
@@ -198,7 +232,7 @@ export class CallRecord {
       usage: info.usage ?? null,
       alert: scan.alert,
       security: { matches: scan.matches },
-    })
+    }, undefined, scan.clean)
     if (scan.alert === 'dangerous' && ctx.blockDangerousResponses) {
       ctx.recorder.flushNow()
       return new MonitorBlockedError(scan.matches, event)

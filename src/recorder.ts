@@ -20,40 +20,41 @@ export class Recorder {
     private readonly onEvent: ((event: MonitorEvent) => void) | undefined,
   ) {}
 
+  /**
+   * Records one event. `clean` holds strings the rules have just scanned with no redaction rule firing:
+   * they are not checked again (a 100 KB prompt is scanned once per call, not once more when stored).
+   */
   record(
     name: string,
     level: MonitorEvent['level'],
     callId: string | undefined,
     data: Record<string, unknown>,
     channel = this.channel,
+    clean?: ReadonlySet<string>,
   ): MonitorEvent {
-    let event: MonitorEvent = {
+    const envelope = {
       event: name,
       channel,
       level,
       agent_id: this.agentId,
       ...(callId === undefined ? {} : { call_id: callId }),
       timestamp: new Date().toISOString(),
-      data,
     }
+    let event: MonitorEvent
     let line: string
     try {
+      event = { ...envelope, data: this.sanitize(data, clean) }
       line = JSON.stringify(event)
-      if (this.redact) {
-        const masked = this.rules.redact(line)
-        if (masked !== line) {
-          line = masked
-          event = JSON.parse(masked) as MonitorEvent
-        }
-      }
     } catch (error) {
-      // A circular or BigInt parameter, or a redaction that broke the JSON: keep what can be kept.
+      // A circular or BigInt parameter, a getter that throws: keep what can be kept.
       reportFault('serialize', error)
       try {
-        event = { ...event, data: JSON.parse(JSON.stringify(data, safeReplacer(this.redact ? this.rules : null))) }
+        event = { ...envelope, data: JSON.parse(JSON.stringify(data, safeReplacer(this.redact ? this.rules : null))) }
         line = JSON.stringify(event)
-      } catch {
-        return event
+      } catch (again) {
+        // Still not serialisable: the event is kept, with what went wrong in place of its data.
+        event = { ...envelope, data: { unserializable: again instanceof Error ? again.message : String(again) } }
+        line = JSON.stringify(event)
       }
     }
     if (this.sink) {
@@ -74,6 +75,26 @@ export class Recorder {
       }
     }
     return event
+  }
+
+  /**
+   * Credential-named fields masked; with `redact`, every string not in `clean` checked against the
+   * redaction rules in one pass over them all, and masked one by one only when that pass finds something.
+   * Copies only the branches that change.
+   */
+  private sanitize(data: Record<string, unknown>, clean: ReadonlySet<string> | undefined): Record<string, unknown> {
+    const pending: string[] | undefined = this.redact ? [] : undefined
+    let out = transform(data, 0, [], undefined, (s) => {
+      if (!clean?.has(s)) pending!.push(s)
+      return s
+    })
+    if (pending && pending.length > 0) {
+      const joined = pending.join('\n')
+      if (this.rules.redact(joined) !== joined) {
+        out = transform(data, 0, [], undefined, (s) => (clean?.has(s) ? s : this.rules.redact(s)))
+      }
+    }
+    return out as Record<string, unknown>
   }
 
   /** Puts queued events on disk now: a blocked call is on record before its error reaches the caller. */
@@ -108,43 +129,46 @@ const MAX_MASK_DEPTH = 64
 const TOO_DEEP = '[REDACTED: nested too deep to check for credentials]'
 
 /**
- * A copy of request parameters with credential-named fields masked, copying only the branches that hold
- * one (the common case, no credentials, returns the input itself). Every depth is walked (a credential
- * nested deep is still a credential); cycles are followed once; a branch nested past MAX_MASK_DEPTH is
- * masked whole rather than stored unchecked.
+ * A copy of `value` with credential-named fields masked and every other string passed through `onString`,
+ * copying only the branches that change (the common case returns the input itself). Every depth is walked
+ * (a credential nested deep is still a credential); cycles are left to the serialiser; a branch nested past
+ * MAX_MASK_DEPTH is masked whole rather than stored unchecked.
  * @internal
  */
-export function maskSecretFields<T>(value: T, depth = 0, ancestors: object[] = []): T {
-  if (value === null || typeof value !== 'object') return value
-  if (ancestors.includes(value)) return value // a cycle: the serialiser replaces it
-  if (depth > MAX_MASK_DEPTH) return TOO_DEEP as T
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined
-    ancestors.push(value)
-    for (let i = 0; i < value.length; i++) {
-      const item = value[i]
-      if (item === null || typeof item !== 'object') continue
-      const masked = maskSecretFields(item, depth + 1, ancestors)
-      if (masked !== item) (out ??= value.slice())[i] = masked
-    }
-    ancestors.pop()
-    return (out ?? value) as T
+export function transform(value: unknown, depth: number, ancestors: object[], key: string | undefined, onString: (s: string) => string): unknown {
+  if (typeof value === 'string') {
+    if (key !== undefined && value !== '' && SECRET_KEY.test(key)) return MASK
+    return onString(value)
   }
-  if (!isPlainObject(value)) return value
-  let out: Record<string, unknown> | undefined
+  if (value === null || typeof value !== 'object') {
+    if (key !== undefined && (typeof value === 'number' || typeof value === 'bigint') && SECRET_KEY.test(key)) return MASK
+    return value
+  }
+  if (ancestors.includes(value)) return value // a cycle: the serialiser reports it
+  if (depth > MAX_MASK_DEPTH) return TOO_DEEP
   ancestors.push(value)
-  for (const key in value) {
-    const item = (value as Record<string, unknown>)[key]
-    let masked = item
-    if (SECRET_KEY.test(key) && (typeof item === 'string' ? item !== '' : typeof item === 'number' || typeof item === 'bigint')) masked = MASK
-    else if (item !== null && typeof item === 'object') masked = maskSecretFields(item, depth + 1, ancestors)
-    if (masked !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = masked
+  try {
+    if (Array.isArray(value)) {
+      let out: unknown[] | undefined
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i]
+        const next = transform(item, depth + 1, ancestors, undefined, onString)
+        if (next !== item) (out ??= value.slice())[i] = next
+      }
+      return out ?? value
+    }
+    // What JSON.stringify writes: `toJSON()`'s result (Dates), else the own enumerable fields.
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value
+    let out: Record<string, unknown> | undefined
+    for (const k of Object.keys(value)) {
+      const item = (value as Record<string, unknown>)[k]
+      const next = transform(item, depth + 1, ancestors, k, onString)
+      if (next !== item) (out ??= { ...(value as Record<string, unknown>) })[k] = next
+    }
+    return out ?? value
+  } finally {
+    ancestors.pop()
   }
-  ancestors.pop()
-  return (out ?? value) as T
 }
 
-function isPlainObject(value: object): boolean {
-  const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
-}
+

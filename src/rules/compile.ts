@@ -11,32 +11,45 @@ import RE2 from 're2'
 
 const WHITESPACE_RUN = String.raw`\s+`
 
-/** Replaces each run of literal spaces outside `[...]` with `\s+` (grouped when a quantifier follows). */
-export function spacesToWhitespaceRuns(pattern: string): string {
+/**
+ * Walks an RE2 pattern and lets `rewrite` replace characters that are neither escaped nor inside
+ * `[...]`: it returns the replacement and how many characters that replaces, or undefined to keep one.
+ */
+function rewriteOutsideClasses(pattern: string, rewrite: (i: number) => [string, number] | undefined): string {
   let out = ''
   let inClass = false
-  for (let i = 0; i < pattern.length; i++) {
+  for (let i = 0; i < pattern.length; ) {
     const ch = pattern[i]
     if (ch === '\\') {
-      out += ch + (pattern[i + 1] ?? '')
-      i++
+      out += pattern.slice(i, i + 2)
+      i += 2
     } else if (inClass) {
       if (ch === ']') inClass = false
       out += ch
+      i++
     } else if (ch === '[') {
       inClass = true
-      out += ch
       // A `]` right after `[` or `[^` is a literal member of the class.
-      if (pattern[i + 1] === '^') out += pattern[++i]
-      if (pattern[i + 1] === ']') out += pattern[++i]
-    } else if (ch === ' ') {
-      while (pattern[i + 1] === ' ') i++
-      out += '*+?{'.includes(pattern[i + 1] ?? '') ? `(?:${WHITESPACE_RUN})` : WHITESPACE_RUN
+      const open = /^\[\^?\]?/.exec(pattern.slice(i))![0]
+      out += open
+      i += open.length
     } else {
-      out += ch
+      const replaced = rewrite(i)
+      out += replaced ? replaced[0] : ch
+      i += replaced ? replaced[1] : 1
     }
   }
   return out
+}
+
+/** Replaces each run of literal spaces outside `[...]` with `\s+` (grouped when a quantifier follows). */
+export function spacesToWhitespaceRuns(pattern: string): string {
+  return rewriteOutsideClasses(pattern, (i) => {
+    if (pattern[i] !== ' ') return undefined
+    let end = i + 1
+    while (pattern[end] === ' ') end++
+    return ['*+?{'.includes(pattern[end] ?? '') ? `(?:${WHITESPACE_RUN})` : WHITESPACE_RUN, end - i]
+  })
 }
 
 /**
@@ -45,26 +58,7 @@ export function spacesToWhitespaceRuns(pattern: string): string {
  * submatch engines.
  */
 export function withoutCaptures(source: string): string {
-  let out = ''
-  let inClass = false
-  for (let i = 0; i < source.length; i++) {
-    const ch = source[i]
-    if (ch === '\\') {
-      out += ch + (source[i + 1] ?? '')
-      i++
-    } else if (inClass) {
-      if (ch === ']') inClass = false
-      out += ch
-    } else if (ch === '[') {
-      inClass = true
-      out += ch
-      if (source[i + 1] === '^') out += source[++i]
-      if (source[i + 1] === ']') out += source[++i]
-    } else {
-      out += ch === '(' && source[i + 1] !== '?' ? '(?:' : ch
-    }
-  }
-  return out
+  return rewriteOutsideClasses(source, (i) => (source[i] === '(' && source[i + 1] !== '?' ? ['(?:', 1] : undefined))
 }
 
 const WORD_CHAR = /\w/

@@ -5,7 +5,8 @@
 import RE2 from 're2'
 import type { Alert, RuleMatch, RuleSetLike, ScanResult, Target } from '../types.js'
 import { TARGETS } from '../types.js'
-import { normalizeText } from './normalize.js'
+import { withoutCaptures } from './compile.js'
+import { normalizeUtf8 } from './normalize.js'
 import type { Rule } from './schema.js'
 import { VALIDATORS } from './validators.js'
 
@@ -102,7 +103,7 @@ export class RuleSet implements RuleSetLike {
     this.order = new Map(this.rules.map((rule, i) => [rule.id, i]))
     const compiled = this.rules.map((rule): CompiledRule => ({
       rule,
-      regex: new RE2(rule.source, 'gu'),
+      regex: new RE2(withoutCaptures(rule.source), 'gu'),
       validate: rule.validate ? VALIDATORS[rule.validate] : undefined,
     }))
     for (const target of TARGETS) {
@@ -133,20 +134,17 @@ export class RuleSet implements RuleSetLike {
     if (!text) return NO_MATCHES
     const { target } = options
     const matches: RuleMatch[] = []
-    // RE2 reads UTF-8: the text is converted once, and the sets and rules of a pass read those bytes.
+    // RE2 reads UTF-8: the text is converted once, and every set and rule of the scan reads those bytes.
     const bytes = utf8(text)
-    const normalized = bytes.length === text.length ? text : normalizeText(text)
-    if (normalized === text) {
+    const normalized = bytes.length === text.length ? bytes : normalizeUtf8(bytes)
+    if (normalized === bytes) {
       // ASCII, or nothing that normalisation would change: one pass of every rule over the text as it is.
       this.collect(plan.all.candidates(bytes), bytes, target, matches)
     } else {
-      const normalizedBytes = utf8(normalized)
-      this.collect(plan.normalized.candidates(normalizedBytes), normalizedBytes, target, matches)
-      if (!plan.raw.empty) {
-        const before = matches.length
-        this.collect(plan.raw.candidates(bytes), bytes, target, matches)
-        if (before > 0 && matches.length > before) matches.sort((a, b) => this.order.get(a.rule_id)! - this.order.get(b.rule_id)!)
-      }
+      this.collect(plan.raw.candidates(bytes), bytes, target, matches)
+      const rawMatches = matches.length
+      this.collect(plan.normalized.candidates(normalized), normalized, target, matches)
+      if (rawMatches > 0 && matches.length > rawMatches) matches.sort((a, b) => this.order.get(a.rule_id)! - this.order.get(b.rule_id)!)
     }
     if (matches.length === 0) return NO_MATCHES
     const alert: Alert = matches.some((m) => m.severity === 'dangerous') ? 'dangerous' : 'suspicious'

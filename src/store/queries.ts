@@ -4,7 +4,7 @@ import { CylestioError } from '../errors.js'
 import type { MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
 import { defaultEventsPath, logFiles } from './files.js'
-import { type Needle, Newest, parseLine, scanLines } from './scan.js'
+import { isEvent, type Needle, parseLine, scanBytes, scanBytesBackward, scanLines } from './scan.js'
 
 /**
  * Options every query takes. Queries stream the log (and its rotated files, oldest first) line by line,
@@ -71,6 +71,9 @@ function lineTime(line: string): number {
 
 /**
  * The events of the log at `file` that satisfy `filter`, oldest first; with `limit`, the newest `limit`.
+ * Without a limit the files are read forward, and with a string pre-filter only the lines holding it
+ * are decoded and parsed. With a limit they are read backwards from the end of the newest file and the
+ * read stops once `limit` events matched, so the cost follows what is returned, not the log's size.
  * @internal
  */
 export async function queryEvents(
@@ -85,47 +88,57 @@ export async function queryEvents(
   const timed = filter.since !== undefined || filter.until !== undefined
   const since = filter.since?.getTime() ?? -Infinity
   const until = filter.until?.getTime() ?? Infinity
-  // With a limit and a filter the pre-filter decides alone (one envelope field, or none), lines are kept
-  // raw and only the `limit` returned are parsed: most of a large log is never parsed.
-  const fields = [filter.type, filter.agentId, filter.channel].filter((f) => f !== undefined).length
-  const raw = limit !== undefined && !timed && filter.text === undefined && fields <= 1
-  const out = new Newest<MonitorEvent>(limit)
-  const rawOut = new Newest<[string, string]>(raw ? limit : 0)
-  for (const path of logFiles(main)) {
-    const offset = await scanLines(path, needle, (line) => {
-      if (raw && (needle === undefined || isEnvelopeField(line, needle as string))) {
-        rawOut.push([line, path])
-        return
-      }
-      if (timed) {
-        const t = lineTime(line)
-        if (t < since || t >= until) return
-      }
-      const event = parseLine(line, path)
-      if (event === null || !matches(event, filter)) return
-      if (raw) rawOut.push([line, path])
-      else out.push(event)
-    })
+  /** The event on a line when it satisfies the filter, else null. */
+  const accept = (line: string, path: string): MonitorEvent | null => {
+    if (timed) {
+      const t = lineTime(line)
+      if (t < since || t >= until) return null
+    }
+    const event = parseLine(line, path)
+    return event !== null && matches(event, filter) ? event : null
+  }
+  const files = logFiles(main)
+  if (limit !== undefined) return newestEvents(files, main, needle, accept, limit, cursor)
+  const out: MonitorEvent[] = []
+  for (const path of files) {
+    const onLine = (line: string) => {
+      const event = accept(line, path)
+      if (event !== null) out.push(event)
+    }
+    const offset = await scanLines(path, needle, onLine)
     if (cursor && path === main) cursor.offset = offset
   }
-  if (!raw) return out.result()
-  const events: MonitorEvent[] = []
-  for (const [line, path] of rawOut.result()) {
-    const event = parseLine(line, path)
-    if (event !== null && matches(event, filter)) events.push(event)
-  }
-  return events
+  return out
 }
 
-/**
- * Whether `needle` (`"channel":"LLM"`) is an envelope field of the line, without parsing it: the envelope
- * fields come before `"data":` and hold no objects, and a string cannot contain an unescaped quote, so a
- * hit before the first `"data":` is the top-level field.
- */
-function isEnvelopeField(line: string, needle: string): boolean {
-  const hit = line.indexOf(needle)
-  const data = line.indexOf('"data":')
-  return hit !== -1 && data !== -1 && hit < data
+/** The newest `limit` lines of `files` (oldest first) that `accept` takes, read backwards from the newest. */
+async function newestEvents(
+  files: string[],
+  main: string,
+  needle: Needle | undefined,
+  accept: (line: string, path: string) => MonitorEvent | null,
+  limit: number,
+  cursor: { offset: number } | undefined,
+): Promise<MonitorEvent[]> {
+  const newestFirst: MonitorEvent[] = []
+  if (limit === 0) return newestFirst
+  // A RegExp pre-filter (text search) is tested on each decoded line; a string one on the bytes.
+  const regex = needle instanceof RegExp ? new RegExp(needle.source, needle.flags.replace('g', '')) : undefined
+  const bytesNeedle = typeof needle === 'string' ? needle : undefined
+  for (let i = files.length - 1; i >= 0; i--) {
+    const path = files[i]
+    const { end, stopped } = await scanBytesBackward(path, bytesNeedle, (buf, start, stop) => {
+      const line = buf.toString('utf8', start, stop)
+      if (regex !== undefined && !regex.test(line)) return false
+      const event = accept(line, path)
+      if (event === null) return false
+      newestFirst.push(event)
+      return newestFirst.length >= limit
+    })
+    if (cursor && path === main) cursor.offset = end
+    if (stopped) break
+  }
+  return newestFirst.reverse()
 }
 
 /**
@@ -197,6 +210,37 @@ export interface AgentStats {
   p95_duration_ms: number | null
 }
 
+/** Lines of call events; what follows tells a start (skipped) from an end. */
+const CALL_EVENT = '"event":"LLM_call_'
+const START = Buffer.from('start"')
+const RESPONSE = Buffer.from(',"response":')
+const USAGE = Buffer.from(',"usage":')
+
+/**
+ * The event on a line that ends a call, for the stats: without its `data.response` (the bulk of a
+ * finish event, which the stats never read) when the line has the recorder's shape. The recorder writes
+ * `…,"response":{…},"usage":…` in that order in `data`: the line is parsed without the bytes from the
+ * first `,"response":` to the last `,"usage":`. A key after a comma is a real key (a string cannot hold
+ * an unescaped quote), and a cut at the wrong depth leaves unbalanced braces, which JSON.parse rejects;
+ * when the shape is not that (no response, keys in another order, a cut that does not parse or lacks
+ * `data.usage`), the whole line is parsed.
+ */
+function endOfCall(line: Buffer, path: string): MonitorEvent | null {
+  const r = line.indexOf(RESPONSE)
+  if (r !== -1) {
+    const u = line.lastIndexOf(USAGE)
+    if (u > r) {
+      try {
+        const value: unknown = JSON.parse(line.toString('utf8', 0, r) + line.toString('utf8', u))
+        if (isEvent(value) && value.data !== undefined && Object.hasOwn(value.data, 'usage')) return value
+      } catch {
+        // Not the expected shape: parse the whole line below.
+      }
+    }
+  }
+  return parseLine(line.toString('utf8'), path)
+}
+
 /**
  * Per agent and model: calls, blocked, errors, tokens in/out, mean and p95 duration — read from the
  * events that end a call (`LLM_call_finish`, `LLM_call_error`, `LLM_call_blocked`). Start events are
@@ -207,12 +251,16 @@ export interface AgentStats {
 export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'file'> = {}): Promise<AgentStats[]> {
   checkQuery('getAgentStats', options)
   const groups = new Map<string, { stats: AgentStats; durations: Float64Array; n: number; sum: number }>()
-  const needle = '"event":"LLM_call_'
   const filter: EventFilter = { agentId: options.agentId }
+  const agent = options.agentId === undefined ? undefined : Buffer.from(`"agent_id":${JSON.stringify(options.agentId)}`)
   for (const path of logFiles(options.file ?? defaultEventsPath())) {
-    await scanLines(path, needle, (line) => {
-      if (line.includes('"event":"LLM_call_start"')) return
-      const event = parseLine(line, path)
+    await scanBytes(path, CALL_EVENT, (buf, start, end, hit) => {
+      // Start events (half the calls, and the biggest lines: the prompt) are skipped on their bytes.
+      const after = hit + CALL_EVENT.length
+      if (after + START.length <= end && buf.compare(START, 0, START.length, after, after + START.length) === 0) return
+      const line = buf.subarray(start, end)
+      if (agent !== undefined && line.indexOf(agent) === -1) return
+      const event = endOfCall(line, path)
       if (event === null || !matches(event, filter)) return
       const kind = event.event
       if (kind !== 'LLM_call_finish' && kind !== 'LLM_call_error' && kind !== 'LLM_call_blocked') return

@@ -1,82 +1,159 @@
 import { open } from 'node:fs/promises'
-import { StringDecoder } from 'node:string_decoder'
 import { CylestioError } from '../errors.js'
 import { reportFault } from '../faults.js'
 import type { MonitorEvent } from '../types.js'
 
-const CHUNK_BYTES = 1024 * 1024
+/** Bytes read at a time (reused for the whole scan; a line longer than this grows the buffer). */
+const CHUNK_BYTES = 8 * 1024 * 1024
+/** The first read of a backward scan: the newest few events cost one small read, later reads double up to CHUNK_BYTES. */
+const FIRST_BACKWARD_CHUNK = 64 * 1024
+const NEWLINE = 0x0a
 
 /**
- * A cheap pre-filter: only lines containing it are handed on. A string is looked up with `indexOf`, a
- * RegExp (flag `g` required) with `exec`, both over a whole chunk at once, so lines that cannot match
- * cost no per-line work. The pre-filter only narrows; the caller still checks the parsed event.
+ * A cheap pre-filter: only lines containing it are handed on. A string is looked up in the file's bytes
+ * (`Buffer.indexOf`, no decoding), a RegExp (flag `g` required) with `exec` over a decoded chunk, both over
+ * a whole chunk at once, so lines that cannot match cost no per-line work. The pre-filter only narrows;
+ * the caller still checks the parsed event.
  * @internal
  */
 export type Needle = string | RegExp
 
 /**
+ * A complete line, as bytes: `buf[start, end)` (without its newline); `hit` is where the needle was found
+ * (`start` without one). The buffer is reused: copy what must outlive the call. A backward scan stops when
+ * this returns `true`.
+ * @internal
+ */
+export type ByteLine = (buf: Buffer, start: number, end: number, hit: number) => boolean | void
+
+/** Opens `file` for reading, or null when it does not exist (a missing log reads as empty). */
+async function openLog(file: string) {
+  try {
+    return await open(file, 'r')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw readError(file, error)
+  }
+}
+
+function reportTornLine(file: string): void {
+  reportFault('event-log-read', new Error(`${file}: skipped a torn last line (a writer stopped mid-line)`))
+}
+
+/**
+ * Reads `file` from byte `start` in chunks of CHUNK_BYTES into one reused buffer and calls `onRegion`
+ * with the buffer and the end of its complete lines (`buf[0, end)` ends with a newline); the bytes of an
+ * unfinished line are carried to the front of the buffer for the next read. A last line without its
+ * newline (a writer killed mid-write, or one writing right now) is not handed on; it is reported when
+ * `reportTorn`. Returns the byte offset just after the last complete line.
+ */
+async function readForward(
+  file: string,
+  start: number,
+  reportTorn: boolean,
+  onRegion: (buf: Buffer, end: number) => void,
+): Promise<number> {
+  const handle = await openLog(file)
+  if (handle === null) return start
+  let buf = Buffer.allocUnsafe(CHUNK_BYTES)
+  let filled = 0
+  let position = start
+  try {
+    for (;;) {
+      if (filled === buf.length) {
+        // One line longer than the buffer: grow it (lines are rarely this long; the buffer is per scan).
+        const bigger = Buffer.allocUnsafe(buf.length * 2)
+        buf.copy(bigger, 0, 0, filled)
+        buf = bigger
+      }
+      const { bytesRead } = await handle.read(buf, filled, buf.length - filled, position)
+      if (bytesRead === 0) break
+      position += bytesRead
+      const total = filled + bytesRead
+      const end = buf.lastIndexOf(NEWLINE, total - 1) + 1
+      if (end === 0) {
+        filled = total
+        continue
+      }
+      onRegion(buf, end)
+      buf.copyWithin(0, end, total)
+      filled = total - end
+    }
+  } catch (error) {
+    throw error instanceof CylestioError ? error : readError(file, error)
+  } finally {
+    await handle.close()
+  }
+  if (filled > 0 && reportTorn) reportTornLine(file)
+  return position - filled
+}
+
+/**
+ * Calls `onLine` with the bytes of every complete line of `file` (from byte `start`) that contains
+ * `needle`, found in the raw bytes: lines without it are never decoded. Memory does not grow with the
+ * file. Torn last line and return value as `scanLines`.
+ * @internal
+ */
+export function scanBytes(
+  file: string,
+  needle: string | undefined,
+  onLine: ByteLine,
+  { start = 0, reportTorn = true }: { start?: number; reportTorn?: boolean } = {},
+): Promise<number> {
+  const bytes = needle === undefined ? undefined : Buffer.from(needle)
+  return readForward(file, start, reportTorn, (buf, end) => eachByteLine(buf.subarray(0, end), bytes, onLine))
+}
+
+/** The lines of `view` (which ends with a newline) that contain `needle`, oldest first. */
+function eachByteLine(view: Buffer, needle: Buffer | undefined, onLine: ByteLine): void {
+  const end = view.length
+  let pos = 0
+  while (pos < end) {
+    let lineStart = pos
+    let hit = pos
+    if (needle !== undefined) {
+      hit = view.indexOf(needle, pos)
+      if (hit === -1) return
+      if (hit > pos) lineStart = view.lastIndexOf(NEWLINE, hit - 1) + 1
+    }
+    const lineEnd = view.indexOf(NEWLINE, hit)
+    if (lineEnd > lineStart) onLine(view, lineStart, lineEnd, hit)
+    pos = lineEnd + 1
+  }
+}
+
+/**
  * Calls `onLine` with every complete line of `file` (from byte `start`) that contains `needle`, reading
- * 1 MiB at a time, so memory does not grow with the file. A last line without its newline (a writer
- * killed mid-write, or one writing right now) is not handed on; `torn` reports it when `reportTorn`.
+ * CHUNK_BYTES at a time, so memory does not grow with the file. A string needle is searched in the
+ * bytes and only matching lines are decoded. A last line without its newline (a writer killed
+ * mid-write, or one writing right now) is not handed on; `torn` reports it when `reportTorn`.
  * Returns the byte offset just after the last complete line (where a follower resumes). A missing file
  * reads as empty.
  * @internal
  */
-export async function scanLines(
+export function scanLines(
   file: string,
   needle: Needle | undefined,
   onLine: (line: string) => void,
-  { start = 0, reportTorn = true }: { start?: number; reportTorn?: boolean } = {},
+  options: { start?: number; reportTorn?: boolean } = {},
 ): Promise<number> {
-  let handle
-  try {
-    handle = await open(file, 'r')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return start
-    throw readError(file, error)
-  }
-  const buf = Buffer.allocUnsafe(CHUNK_BYTES)
-  const decoder = new StringDecoder('utf8')
-  let position = start
-  let carry = ''
-  try {
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, CHUNK_BYTES, position)
-      if (bytesRead === 0) break
-      position += bytesRead
-      const text = carry + decoder.write(buf.subarray(0, bytesRead))
-      const end = text.lastIndexOf('\n')
-      if (end === -1) {
-        carry = text
-        continue
-      }
-      eachLine(text, end, needle, onLine)
-      carry = text.slice(end + 1)
-    }
-  } catch (error) {
-    throw readError(file, error)
-  } finally {
-    await handle.close()
-  }
-  carry += decoder.end()
-  if (carry.length > 0 && reportTorn) {
-    reportFault('event-log-read', new Error(`${file}: skipped a torn last line (a writer stopped mid-line)`))
-  }
-  return position - Buffer.byteLength(carry)
+  if (typeof needle === 'string') return scanBytes(file, needle, (buf, start, end) => void onLine(buf.toString('utf8', start, end)), options)
+  // No needle, or a RegExp: decode the chunk's complete lines at once (a newline never falls inside a
+  // UTF-8 sequence, so cutting at one needs no streaming decoder).
+  return readForward(file, options.start ?? 0, options.reportTorn ?? true, (buf, end) => {
+    const text = buf.toString('utf8', 0, end)
+    eachLine(text, text.length - 1, needle, onLine)
+  })
 }
 
 /** The lines of `text` before `end` (a newline) that contain `needle`. */
-function eachLine(text: string, end: number, needle: Needle | undefined, onLine: (line: string) => void): void {
+function eachLine(text: string, end: number, needle: RegExp | undefined, onLine: (line: string) => void): void {
   let pos = 0
   while (pos < end) {
     let lineStart = pos
     if (needle !== undefined) {
-      let hit: number
-      if (typeof needle === 'string') hit = text.indexOf(needle, pos)
-      else {
-        needle.lastIndex = pos
-        hit = needle.exec(text)?.index ?? -1
-      }
+      needle.lastIndex = pos
+      const hit = needle.exec(text)?.index ?? -1
       if (hit === -1 || hit >= end) return
       lineStart = text.lastIndexOf('\n', hit) + 1
     }
@@ -84,6 +161,113 @@ function eachLine(text: string, end: number, needle: Needle | undefined, onLine:
     if (lineEnd > lineStart) onLine(text.slice(lineStart, lineEnd))
     pos = lineEnd + 1
   }
+}
+
+/**
+ * Calls `onLine` with the complete lines of `file` that contain `needle` (found in the bytes), newest
+ * first, reading the file backwards from its end in chunks (the first small, then doubling up to
+ * CHUNK_BYTES), until `onLine` returns `true` or the start of the file. A query for the newest N events
+ * therefore costs what it returns, not the size of the log. A last line without its newline is skipped
+ * (reported when `reportTorn`); a line longer than the buffer grows it.
+ * Returns the byte offset just after the last complete line, as `scanLines` does, even when stopped early.
+ * @internal
+ */
+export async function scanBytesBackward(
+  file: string,
+  needle: string | undefined,
+  onLine: ByteLine,
+  { reportTorn = true }: { reportTorn?: boolean } = {},
+): Promise<{ end: number; stopped: boolean }> {
+  const handle = await openLog(file)
+  if (handle === null) return { end: 0, stopped: false }
+  const bytes = needle === undefined ? undefined : Buffer.from(needle)
+  let cap = CHUNK_BYTES
+  let buf = Buffer.allocUnsafe(cap)
+  // Bytes not yet handed on are buf[lo, hi); buf[lo] is byte `filePos` of the file.
+  let lo = cap
+  let hi = cap
+  let filePos = 0
+  let chunk = FIRST_BACKWARD_CHUNK
+  let completeEnd = -1
+  try {
+    filePos = (await handle.stat()).size
+    while (filePos > 0) {
+      const n = Math.min(chunk, filePos)
+      chunk = Math.min(chunk * 2, CHUNK_BYTES)
+      if (lo < n) {
+        // Make room in front: move what is left (the head of a line, read so far) to the end of the buffer.
+        const len = hi - lo
+        if (len + n > cap) {
+          cap = Math.max(cap * 2, len + n)
+          const bigger = Buffer.allocUnsafe(cap)
+          buf.copy(bigger, cap - len, lo, hi)
+          buf = bigger
+        } else {
+          buf.copyWithin(cap - len, lo, hi)
+        }
+        lo = cap - len
+        hi = cap
+      }
+      let got = 0
+      while (got < n) {
+        const { bytesRead } = await handle.read(buf, lo - n + got, n - got, filePos - n + got)
+        if (bytesRead === 0) break
+        got += bytesRead
+      }
+      if (got < n) break // the file shrank under us (truncated): stop with what was handed on
+      lo -= n
+      filePos -= n
+      if (completeEnd === -1) {
+        // Nothing handed on yet: the last newline read so far ends the complete lines; after it, a torn line.
+        const nl = hi - lo > 0 ? buf.lastIndexOf(NEWLINE, hi - 1) : -1
+        if (nl < lo) {
+          if (filePos > 0) continue
+          break
+        }
+        if (hi > nl + 1 && reportTorn) reportTornLine(file)
+        hi = nl + 1
+        completeEnd = filePos + (hi - lo)
+      }
+      // Complete lines are those after the first newline of buf[lo, hi), or all of it at the file's start.
+      const from = filePos === 0 ? lo : buf.indexOf(NEWLINE, lo) + 1
+      if (eachByteLineBackward(buf, from, hi, bytes, onLine)) return { end: completeEnd, stopped: true }
+      hi = from
+    }
+  } catch (error) {
+    throw error instanceof CylestioError ? error : readError(file, error)
+  } finally {
+    await handle.close()
+  }
+  if (completeEnd === -1) {
+    // No newline in the whole file: it is one torn line (or empty).
+    if (hi > lo && reportTorn) reportTornLine(file)
+    return { end: 0, stopped: false }
+  }
+  return { end: completeEnd, stopped: false }
+}
+
+/** The lines of `buf[from, to)` (`buf[to - 1]` is a newline) that contain `needle`, newest first; true when `onLine` stops. */
+function eachByteLineBackward(buf: Buffer, from: number, to: number, needle: Buffer | undefined, onLine: ByteLine): boolean {
+  let end = to
+  if (needle !== undefined) {
+    const last = needle.length + 1
+    while (end - from >= last) {
+      const hit = buf.lastIndexOf(needle, end - last)
+      if (hit < from) return false
+      const lineStart = Math.max(from, buf.lastIndexOf(NEWLINE, hit) + 1)
+      const lineEnd = buf.indexOf(NEWLINE, hit)
+      if (lineEnd > lineStart && onLine(buf, lineStart, lineEnd, hit) === true) return true
+      end = lineStart
+    }
+    return false
+  }
+  while (end > from) {
+    const lineEnd = end - 1
+    const lineStart = lineEnd > from ? Math.max(from, buf.lastIndexOf(NEWLINE, lineEnd - 1) + 1) : from
+    if (lineEnd > lineStart && onLine(buf, lineStart, lineEnd, lineStart) === true) return true
+    end = lineStart
+  }
+  return false
 }
 
 /** What reading the log failed on, naming the file (`EISDIR` alone does not say which path is a directory). */
@@ -118,8 +302,8 @@ export function parseLine(line: string, file: string): MonitorEvent | null {
   return value
 }
 
-/** The envelope readers rely on: an object with an `event` name; the other envelope fields, when there, of their types. */
-function isEvent(value: unknown): value is MonitorEvent {
+/** The envelope readers rely on: an object with an `event` name; the other envelope fields, when there, of their types. @internal */
+export function isEvent(value: unknown): value is MonitorEvent {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
   const e = value as Record<string, unknown>
   const optionalString = (v: unknown) => v === undefined || typeof v === 'string'
