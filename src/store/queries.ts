@@ -4,7 +4,7 @@ import { CylestioError } from '../errors.js'
 import type { MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
 import { defaultEventsPath, logFiles } from './files.js'
-import { isEvent, type Needle, parseLine, scanBytes, scanBytesBackward, scanLines } from './scan.js'
+import { type Needle, parseLine, scanBytes, scanBytesBackward, scanLines } from './scan.js'
 
 /**
  * Options every query takes. Queries stream the log (and its rotated files, oldest first) line by line,
@@ -213,32 +213,47 @@ export interface AgentStats {
 /** Lines of call events; what follows tells a start (skipped) from an end. */
 const CALL_EVENT = '"event":"LLM_call_'
 const START = Buffer.from('start"')
-const RESPONSE = Buffer.from(',"response":')
-const USAGE = Buffer.from(',"usage":')
+const FINISH = Buffer.from('finish"')
 
 /**
- * The event on a line that ends a call, for the stats: without its `data.response` (the bulk of a
- * finish event, which the stats never read) when the line has the recorder's shape. The recorder writes
- * `…,"response":{…},"usage":…` in that order in `data`: the line is parsed without the bytes from the
- * first `,"response":` to the last `,"usage":`. A key after a comma is a real key (a string cannot hold
- * an unescaped quote), and a cut at the wrong depth leaves unbalanced braces, which JSON.parse rejects;
- * when the shape is not that (no response, keys in another order, a cut that does not parse or lacks
- * `data.usage`), the whole line is parsed.
+ * The head of a finish event as the recorder writes it (`Recorder.record`, `CallRecord.close`): the
+ * envelope, then `data` opening with `method`, `model` (when known) and `duration_ms`. Every value is a
+ * string without escapes or a number, so the match pins each key to its place (top level, or first
+ * keys of `data`) and to its type, as a parse would.
  */
-function endOfCall(line: Buffer, path: string): MonitorEvent | null {
-  const r = line.indexOf(RESPONSE)
-  if (r !== -1) {
-    const u = line.lastIndexOf(USAGE)
-    if (u > r) {
-      try {
-        const value: unknown = JSON.parse(line.toString('utf8', 0, r) + line.toString('utf8', u))
-        if (isEvent(value) && value.data !== undefined && Object.hasOwn(value.data, 'usage')) return value
-      } catch {
-        // Not the expected shape: parse the whole line below.
-      }
-    }
+const FINISH_HEAD =
+  /^\{"event":"LLM_call_finish","channel":"[^"\\]*","level":"[^"\\]*","agent_id":"([^"\\]*)",(?:"call_id":"[^"\\]*",)?"timestamp":"[^"\\]*","data":\{"method":"[^"\\]*",(?:"model":"([^"\\]*)",)?"duration_ms":(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)[,}]/
+
+/** What the stats read of a call's end. */
+interface CallEnd {
+  agent_id: string
+  kind: string
+  model: unknown
+  usage: unknown
+  duration_ms: unknown
+}
+
+/**
+ * What the stats need of a finish event, read without parsing its response (the bulk of the line):
+ * the head by FINISH_HEAD, and the usage by parsing only the tail from the last `,"usage":` (the
+ * recorder writes `…,"response":{…},"usage":…,"alert":…,"security":{…}}}`). A key after a comma is a
+ * real key (a string cannot hold an unescaped quote), and a tail cut at the wrong depth has unbalanced
+ * braces, which JSON.parse rejects. Null when the line is not of that shape: the caller parses it whole.
+ */
+function finishFields(line: string): CallEnd | null {
+  const head = FINISH_HEAD.exec(line)
+  if (head === null) return null
+  const response = line.indexOf(',"response":', head[0].length - 1)
+  if (response === -1) return null
+  const usage = line.lastIndexOf(',"usage":')
+  if (usage < response) return null
+  let tail: { usage?: unknown }
+  try {
+    tail = JSON.parse(`{${line.slice(usage + 1, line.length - 1)}`) as { usage?: unknown }
+  } catch {
+    return null
   }
-  return parseLine(line.toString('utf8'), path)
+  return { agent_id: head[1]!, kind: 'LLM_call_finish', model: head[2], usage: tail.usage, duration_ms: Number(head[3]) }
 }
 
 /**
@@ -251,6 +266,36 @@ function endOfCall(line: Buffer, path: string): MonitorEvent | null {
 export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'file'> = {}): Promise<AgentStats[]> {
   checkQuery('getAgentStats', options)
   const groups = new Map<string, { stats: AgentStats; durations: Float64Array; n: number; sum: number }>()
+  const add = ({ agent_id, kind, model: m, usage: u, duration_ms }: CallEnd): void => {
+    if (kind !== 'LLM_call_finish' && kind !== 'LLM_call_error' && kind !== 'LLM_call_blocked') return
+    const model = typeof m === 'string' ? m : 'unknown'
+    const key = `${agent_id}\u0000${model}`
+    let g = groups.get(key)
+    if (!g) {
+      g = {
+        stats: { agent_id, model, calls: 0, blocked: 0, errors: 0, input_tokens: 0, output_tokens: 0, mean_duration_ms: null, p95_duration_ms: null },
+        durations: new Float64Array(64),
+        n: 0,
+        sum: 0,
+      }
+      groups.set(key, g)
+    }
+    g.stats.calls++
+    if (kind === 'LLM_call_blocked') g.stats.blocked++
+    if (kind === 'LLM_call_error') g.stats.errors++
+    const usage = u as { input_tokens?: unknown; output_tokens?: unknown } | null | undefined
+    if (typeof usage?.input_tokens === 'number') g.stats.input_tokens += usage.input_tokens
+    if (typeof usage?.output_tokens === 'number') g.stats.output_tokens += usage.output_tokens
+    if (typeof duration_ms === 'number') {
+      if (g.n === g.durations.length) {
+        const grown = new Float64Array(g.n * 2)
+        grown.set(g.durations)
+        g.durations = grown
+      }
+      g.durations[g.n++] = duration_ms
+      g.sum += duration_ms
+    }
+  }
   const filter: EventFilter = { agentId: options.agentId }
   const agent = options.agentId === undefined ? undefined : Buffer.from(`"agent_id":${JSON.stringify(options.agentId)}`)
   for (const path of logFiles(options.file ?? defaultEventsPath())) {
@@ -258,40 +303,19 @@ export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'fil
       // Start events (half the calls, and the biggest lines: the prompt) are skipped on their bytes.
       const after = hit + CALL_EVENT.length
       if (after + START.length <= end && buf.compare(START, 0, START.length, after, after + START.length) === 0) return
-      const line = buf.subarray(start, end)
-      if (agent !== undefined && line.indexOf(agent) === -1) return
-      const event = endOfCall(line, path)
-      if (event === null || !matches(event, filter)) return
-      const kind = event.event
-      if (kind !== 'LLM_call_finish' && kind !== 'LLM_call_error' && kind !== 'LLM_call_blocked') return
-      const data = event.data ?? {}
-      const model = typeof data.model === 'string' ? data.model : 'unknown'
-      const key = `${event.agent_id}\u0000${model}`
-      let g = groups.get(key)
-      if (!g) {
-        g = {
-          stats: { agent_id: event.agent_id, model, calls: 0, blocked: 0, errors: 0, input_tokens: 0, output_tokens: 0, mean_duration_ms: null, p95_duration_ms: null },
-          durations: new Float64Array(64),
-          n: 0,
-          sum: 0,
-        }
-        groups.set(key, g)
+      if (agent !== undefined && buf.subarray(start, end).indexOf(agent) === -1) return
+      const line = buf.toString('utf8', start, end)
+      const finish = after + FINISH.length <= end && buf.compare(FINISH, 0, FINISH.length, after, after + FINISH.length) === 0
+      let call = finish ? finishFields(line) : null
+      if (call === null) {
+        const event = parseLine(line, path)
+        if (event === null || !matches(event, filter)) return
+        const data = event.data ?? {}
+        call = { agent_id: event.agent_id, kind: event.event, model: data.model, usage: data.usage, duration_ms: data.duration_ms }
+      } else if (options.agentId !== undefined && call.agent_id !== options.agentId) {
+        return
       }
-      g.stats.calls++
-      if (kind === 'LLM_call_blocked') g.stats.blocked++
-      if (kind === 'LLM_call_error') g.stats.errors++
-      const usage = data.usage as { input_tokens?: unknown; output_tokens?: unknown } | undefined
-      if (typeof usage?.input_tokens === 'number') g.stats.input_tokens += usage.input_tokens
-      if (typeof usage?.output_tokens === 'number') g.stats.output_tokens += usage.output_tokens
-      if (typeof data.duration_ms === 'number') {
-        if (g.n === g.durations.length) {
-          const grown = new Float64Array(g.n * 2)
-          grown.set(g.durations)
-          g.durations = grown
-        }
-        g.durations[g.n++] = data.duration_ms
-        g.sum += data.duration_ms
-      }
+      add(call)
     })
   }
   const rows: AgentStats[] = []
