@@ -3,7 +3,7 @@ export { CylestioError, MonitorBlockedError, RuleError } from './errors.js'
 export { getMonitorHealth, type MonitorHealth } from './faults.js'
 export { loadRules, RuleSet, defaultRulesDir } from './rules/index.js'
 export { anthropicAdapter, openaiAdapter } from './adapters/index.js'
-export { flush } from './store/index.js'
+export { flush, JsonlEventLog, type JsonlEventLogOptions } from './store/index.js'
 export * from './db.js'
 export type {
   Adapter,

@@ -10,11 +10,12 @@ const USAGE = `Usage: cylestio-monitor rules <command> [options]
 
   lint [paths...]                 validate rule files (default: the built-in packs)
   test [paths...]                 run every rule's own tests (tests.match / tests.no_match)
-  check [--target user] [--rules path]... [text...]
-                                  show which rules fire on a text (read from stdin when not given),
-                                  with the built-in packs plus any --rules files
+  check [--target user] [--rules path]... [--] [text...]
+                                  show which rules fire on a text (read from stdin when not given
+                                  or given as -), with the built-in packs plus any --rules files
 Options:
-  --json                          machine-readable output`
+  --json                          machine-readable output
+  --                              what follows is text or paths, even when it starts with -`
 
 interface Parsed {
   json: boolean
@@ -27,6 +28,10 @@ function parse(args: string[]): Parsed {
   const parsed: Parsed = { json: false, target: 'user', rules: [], rest: [] }
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
+    if (arg === '--') {
+      parsed.rest.push(...args.slice(i + 1))
+      break
+    }
     if (arg === '--json') parsed.json = true
     else if (arg === '--target' || arg === '--rules') {
       const value = args[++i]
@@ -34,8 +39,10 @@ function parse(args: string[]): Parsed {
       if (arg === '--rules') parsed.rules.push(value)
       else if (TARGETS.includes(value as Target)) parsed.target = value as Target
       else throw new UsageError(`unknown target ${value} (expected one of ${TARGETS.join(', ')})`)
-    } else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`)
-    else parsed.rest.push(arg)
+    } else if (arg.startsWith('-') && arg !== '-') {
+      // Single-dash options included: `check -t user hi` must not scan "-t user hi".
+      throw new UsageError(`unknown option ${arg}${arg.startsWith('--') ? '' : ' (options are long: --json, --target, --rules; put -- before text that starts with -)'}`)
+    } else parsed.rest.push(arg)
   }
   return parsed
 }
@@ -101,7 +108,11 @@ function test({ rest, json }: Parsed): number {
 }
 
 async function check({ rest, json, target, rules }: Parsed): Promise<number> {
-  const text = rest.length > 0 ? rest.join(' ') : await readStdin()
+  const fromStdin = rest.length === 0 || (rest.length === 1 && rest[0] === '-')
+  // With no text and a terminal on stdin, reading would wait for input nobody means to type.
+  if (fromStdin && rest.length === 0 && process.stdin.isTTY) throw new UsageError('no text to check (give it as arguments or pipe it to stdin)')
+  const text = fromStdin ? await readStdin() : rest.join(' ')
+  if (/^[ \t\r\n]*$/.test(text)) throw new UsageError('no text to check (the text is empty)')
   const result = loadRules(rules).scan(text, { target })
   if (json) {
     print({ target, ...result })

@@ -22,7 +22,10 @@ export function defaultRulesDir(): string {
 
 const YAML_FILE = /\.ya?ml$/i
 
-/** The rule files a path stands for: the file itself, or the YAML files of a folder in sorted order. */
+/**
+ * The rule files a path stands for: the file itself, or the YAML files of a folder in sorted order.
+ * Throws `RuleError` for a missing path or a folder without `*.yaml`/`*.yml` files.
+ */
 export function ruleFiles(path: string): string[] {
   const full = resolve(path)
   let isDir: boolean
@@ -32,10 +35,13 @@ export function ruleFiles(path: string): string[] {
     throw new RuleError('no such file or folder', full)
   }
   if (!isDir) return [full]
-  return readdirSync(full)
+  const files = readdirSync(full)
     .filter((name) => YAML_FILE.test(name))
     .sort()
     .map((name) => join(full, name))
+  // An empty folder is almost always a wrong path: loading nothing from it would pass silently.
+  if (files.length === 0) throw new RuleError('no .yaml/.yml rule files in this folder', full)
+  return files
 }
 
 /**

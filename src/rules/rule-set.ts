@@ -6,7 +6,7 @@ import RE2 from 're2'
 import type { Alert, RuleMatch, RuleSetLike, ScanResult, Target } from '../types.js'
 import { TARGETS } from '../types.js'
 import { withoutCaptures } from './compile.js'
-import { normalizeUtf8 } from './normalize.js'
+import { normalizedForms } from './normalize.js'
 import type { Rule } from './schema.js'
 import { VALIDATORS } from './validators.js'
 
@@ -65,7 +65,7 @@ class RuleGroup {
 
 /**
  * The sets serving one target: `all` for text that normalisation leaves as it is; otherwise `raw` on
- * the text and `normalized` on its normalised form.
+ * the text and `normalized` on each of its normalised forms.
  */
 interface TargetPlan {
   all: RuleGroup
@@ -136,15 +136,17 @@ export class RuleSet implements RuleSetLike {
     const matches: RuleMatch[] = []
     // RE2 reads UTF-8: the text is converted once, and every set and rule of the scan reads those bytes.
     const bytes = utf8(text)
-    const normalized = bytes.length === text.length ? bytes : normalizeUtf8(bytes)
-    if (normalized === bytes) {
-      // ASCII, or nothing that normalisation would change: one pass of every rule over the text as it is.
+    const forms = normalizedForms(bytes)
+    if (forms[0] === bytes) {
+      // Nothing that normalisation would change: one pass of every rule over the text as it is.
       this.collect(plan.all.candidates(bytes), bytes, target, matches)
     } else {
       this.collect(plan.raw.candidates(bytes), bytes, target, matches)
       const rawMatches = matches.length
-      this.collect(plan.normalized.candidates(normalized), normalized, target, matches)
-      if (rawMatches > 0 && matches.length > rawMatches) matches.sort((a, b) => this.order.get(a.rule_id)! - this.order.get(b.rule_id)!)
+      // Invisible characters give two forms (removed, read as spaces): a rule is reported once.
+      const found = forms.length > 1 ? new Set<string>() : undefined
+      for (const form of forms) this.collect(plan.normalized.candidates(form), form, target, matches, found)
+      if (matches.length > 1 && (rawMatches > 0 || found)) matches.sort((a, b) => this.order.get(a.rule_id)! - this.order.get(b.rule_id)!)
     }
     if (matches.length === 0) return NO_MATCHES
     const alert: Alert = matches.some((m) => m.severity === 'dangerous') ? 'dangerous' : 'suspicious'
@@ -167,11 +169,13 @@ export class RuleSet implements RuleSetLike {
   }
 
   /** Runs each candidate rule on its own for the excerpt (and its validator). */
-  private collect(candidates: CompiledRule[], bytes: Buffer, target: Target, into: RuleMatch[]): void {
+  private collect(candidates: CompiledRule[], bytes: Buffer, target: Target, into: RuleMatch[], seen?: Set<string>): void {
     for (const compiled of candidates) {
+      const { rule } = compiled
+      if (seen?.has(rule.id)) continue
       const found = firstMatch(compiled, bytes)
       if (!found) continue
-      const { rule } = compiled
+      seen?.add(rule.id)
       const match: RuleMatch = {
         rule_id: rule.id,
         severity: rule.severity,

@@ -76,8 +76,10 @@ export function parseRuleFile(text: string, file: string): RuleFile {
   if (yamlError) throw new RuleError(`YAML error: ${yamlError.message.split('\n')[0]}`, file, lineCounter.linePos(yamlError.pos[0]).line)
 
   const root = doc.contents
-  if (root === null || (isScalar(root) && root.value === null)) return { rules: [], disable: [] }
+  // An empty file (or one of comments only) is a mistake, not a rule file that changes nothing.
+  if (root === null || (isScalar(root) && root.value === null)) return fail('no rules in this file (expected `rules` and/or `disable`)')
   if (!isMap(root)) return fail('expected a mapping with `rules` and/or `disable`', root)
+  if (root.items.length === 0) return fail('no rules in this file (expected `rules` and/or `disable`)')
 
   const result: RuleFile = { rules: [], disable: [] }
   for (const pair of root.items) {

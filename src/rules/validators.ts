@@ -48,6 +48,34 @@ function notNegated(match: string): boolean {
   return !NEGATION.test(match)
 }
 
-export const VALIDATORS = { luhn, iban, 'sql-without-where': sqlWithoutWhere, 'not-negated': notNegated } as const satisfies Record<string, (match: string) => boolean>
+/** Domains reserved for documentation and tests (RFC 2606, RFC 6761), with their subdomains. */
+const RESERVED_DOMAIN = /(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid|localhost)\.?$/i
+
+/**
+ * An email address whose domain is not reserved for examples (`jane@example.com`, `a@b.test`,
+ * `x@host.localhost`): those never belong to a real person.
+ */
+function notReservedEmail(match: string): boolean {
+  return !RESERVED_DOMAIN.test(match.slice(match.lastIndexOf('@') + 1))
+}
+
+/**
+ * A phone number outside the North American range kept for fiction, NPA-555-0100 to NPA-555-0199
+ * (`(212) 555-0123`, `+1 212 555 0123`).
+ */
+function notFictionalPhone(match: string): boolean {
+  const digits = match.replace(/\D/g, '')
+  const national = digits.length === 11 && digits[0] === '1' ? digits.slice(1) : digits
+  return !(national.length === 10 && /^\d{3}55501\d\d$/.test(national))
+}
+
+export const VALIDATORS = {
+  luhn,
+  iban,
+  'sql-without-where': sqlWithoutWhere,
+  'not-negated': notNegated,
+  'not-reserved-email': notReservedEmail,
+  'not-fictional-phone': notFictionalPhone,
+} as const satisfies Record<string, (match: string) => boolean>
 
 export type ValidatorName = keyof typeof VALIDATORS

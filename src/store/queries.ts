@@ -4,11 +4,14 @@ import { CylestioError } from '../errors.js'
 import type { MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
 import { defaultEventsPath, logFiles } from './files.js'
+import { type CallEnd, finishReader } from './finish-fields.js'
 import { type Needle, parseLine, scanBytes, scanBytesBackward, scanLines } from './scan.js'
 
 /**
- * Options every query takes. Queries stream the log (and its rotated files, oldest first) line by line,
- * so they hold only what they return. Results are in log order, oldest first.
+ * Options every query takes. Queries stream the log (and its rotated files, oldest first) in chunks,
+ * looking for their filter in the raw bytes and decoding only the lines that hold it, so they hold only
+ * what they return. With `limit` they read backwards from the end and stop once `limit` events matched:
+ * the newest events cost the same on any size of log. Results are in log order, oldest first.
  */
 export interface QueryOptions {
   /** Only events of this agent. */
@@ -212,49 +215,6 @@ export interface AgentStats {
 
 /** Lines of call events; what follows tells a start (skipped) from an end. */
 const CALL_EVENT = '"event":"LLM_call_'
-const START = Buffer.from('start"')
-const FINISH = Buffer.from('finish"')
-
-/**
- * The head of a finish event as the recorder writes it (`Recorder.record`, `CallRecord.close`): the
- * envelope, then `data` opening with `method`, `model` (when known) and `duration_ms`. Every value is a
- * string without escapes or a number, so the match pins each key to its place (top level, or first
- * keys of `data`) and to its type, as a parse would.
- */
-const FINISH_HEAD =
-  /^\{"event":"LLM_call_finish","channel":"[^"\\]*","level":"[^"\\]*","agent_id":"([^"\\]*)",(?:"call_id":"[^"\\]*",)?"timestamp":"[^"\\]*","data":\{"method":"[^"\\]*",(?:"model":"([^"\\]*)",)?"duration_ms":(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)[,}]/
-
-/** What the stats read of a call's end. */
-interface CallEnd {
-  agent_id: string
-  kind: string
-  model: unknown
-  usage: unknown
-  duration_ms: unknown
-}
-
-/**
- * What the stats need of a finish event, read without parsing its response (the bulk of the line):
- * the head by FINISH_HEAD, and the usage by parsing only the tail from the last `,"usage":` (the
- * recorder writes `…,"response":{…},"usage":…,"alert":…,"security":{…}}}`). A key after a comma is a
- * real key (a string cannot hold an unescaped quote), and a tail cut at the wrong depth has unbalanced
- * braces, which JSON.parse rejects. Null when the line is not of that shape: the caller parses it whole.
- */
-function finishFields(line: string): CallEnd | null {
-  const head = FINISH_HEAD.exec(line)
-  if (head === null) return null
-  const response = line.indexOf(',"response":', head[0].length - 1)
-  if (response === -1) return null
-  const usage = line.lastIndexOf(',"usage":')
-  if (usage < response) return null
-  let tail: { usage?: unknown }
-  try {
-    tail = JSON.parse(`{${line.slice(usage + 1, line.length - 1)}`) as { usage?: unknown }
-  } catch {
-    return null
-  }
-  return { agent_id: head[1]!, kind: 'LLM_call_finish', model: head[2], usage: tail.usage, duration_ms: Number(head[3]) }
-}
 
 /**
  * Per agent and model: calls, blocked, errors, tokens in/out, mean and p95 duration — read from the
@@ -265,12 +225,16 @@ function finishFields(line: string): CallEnd | null {
  */
 export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'file'> = {}): Promise<AgentStats[]> {
   checkQuery('getAgentStats', options)
-  const groups = new Map<string, { stats: AgentStats; durations: Float64Array; n: number; sum: number }>()
-  const add = ({ agent_id, kind, model: m, usage: u, duration_ms }: CallEnd): void => {
+  type Group = { stats: AgentStats; durations: Float64Array; n: number; sum: number }
+  // Agent, then model: the names come from a cache, the same string objects line after line.
+  const byAgent = new Map<string, Map<string, Group>>()
+  const groups: Group[] = []
+  const add = ({ agent_id, kind, model: m, input_tokens, output_tokens, duration_ms }: CallEnd): void => {
     if (kind !== 'LLM_call_finish' && kind !== 'LLM_call_error' && kind !== 'LLM_call_blocked') return
     const model = typeof m === 'string' ? m : 'unknown'
-    const key = `${agent_id}\u0000${model}`
-    let g = groups.get(key)
+    let models = byAgent.get(agent_id)
+    if (models === undefined) byAgent.set(agent_id, (models = new Map()))
+    let g = models.get(model)
     if (!g) {
       g = {
         stats: { agent_id, model, calls: 0, blocked: 0, errors: 0, input_tokens: 0, output_tokens: 0, mean_duration_ms: null, p95_duration_ms: null },
@@ -278,14 +242,14 @@ export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'fil
         n: 0,
         sum: 0,
       }
-      groups.set(key, g)
+      models.set(model, g)
+      groups.push(g)
     }
     g.stats.calls++
     if (kind === 'LLM_call_blocked') g.stats.blocked++
     if (kind === 'LLM_call_error') g.stats.errors++
-    const usage = u as { input_tokens?: unknown; output_tokens?: unknown } | null | undefined
-    if (typeof usage?.input_tokens === 'number') g.stats.input_tokens += usage.input_tokens
-    if (typeof usage?.output_tokens === 'number') g.stats.output_tokens += usage.output_tokens
+    if (typeof input_tokens === 'number') g.stats.input_tokens += input_tokens
+    if (typeof output_tokens === 'number') g.stats.output_tokens += output_tokens
     if (typeof duration_ms === 'number') {
       if (g.n === g.durations.length) {
         const grown = new Float64Array(g.n * 2)
@@ -296,30 +260,31 @@ export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'fil
       g.sum += duration_ms
     }
   }
+  const readFinish = finishReader()
+  const call: CallEnd = { agent_id: '', kind: '', model: undefined, input_tokens: undefined, output_tokens: undefined, duration_ms: undefined }
   const filter: EventFilter = { agentId: options.agentId }
   const agent = options.agentId === undefined ? undefined : Buffer.from(`"agent_id":${JSON.stringify(options.agentId)}`)
   for (const path of logFiles(options.file ?? defaultEventsPath())) {
     await scanBytes(path, CALL_EVENT, (buf, start, end, hit) => {
       // Start events (half the calls, and the biggest lines: the prompt) are skipped on their bytes.
-      const after = hit + CALL_EVENT.length
-      if (after + START.length <= end && buf.compare(START, 0, START.length, after, after + START.length) === 0) return
+      const kind = hit + CALL_EVENT.length
+      if (kind + 6 <= end && buf[kind] === 0x73 && buf[kind + 1] === 0x74 && buf[kind + 2] === 0x61 && buf[kind + 5] === 0x22) return // start"
       if (agent !== undefined && buf.subarray(start, end).indexOf(agent) === -1) return
-      const line = buf.toString('utf8', start, end)
-      const finish = after + FINISH.length <= end && buf.compare(FINISH, 0, FINISH.length, after, after + FINISH.length) === 0
-      let call = finish ? finishFields(line) : null
-      if (call === null) {
-        const event = parseLine(line, path)
-        if (event === null || !matches(event, filter)) return
-        const data = event.data ?? {}
-        call = { agent_id: event.agent_id, kind: event.event, model: data.model, usage: data.usage, duration_ms: data.duration_ms }
-      } else if (options.agentId !== undefined && call.agent_id !== options.agentId) {
+      // Finish events (the other half) are read without being decoded; the rest, and any line not of the recorder's shape, parsed.
+      if (buf[kind] === 0x66 && readFinish(buf, start, end, call)) {
+        if (options.agentId !== undefined && call.agent_id !== options.agentId) return
+        add(call)
         return
       }
-      add(call)
+      const event = parseLine(buf.toString('utf8', start, end), path)
+      if (event === null || !matches(event, filter)) return
+      const data = event.data ?? {}
+      const usage = data.usage as { input_tokens?: unknown; output_tokens?: unknown } | null | undefined
+      add({ agent_id: event.agent_id, kind: event.event, model: data.model, input_tokens: usage?.input_tokens, output_tokens: usage?.output_tokens, duration_ms: data.duration_ms })
     })
   }
   const rows: AgentStats[] = []
-  for (const g of groups.values()) {
+  for (const g of groups) {
     if (g.n > 0) {
       const sorted = g.durations.subarray(0, g.n).sort()
       g.stats.mean_duration_ms = g.sum / g.n

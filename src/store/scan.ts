@@ -55,29 +55,30 @@ async function readForward(
 ): Promise<number> {
   const handle = await openLog(file)
   if (handle === null) return start
+  // Two buffers: the next chunk is read into one while the lines of the other are handed on.
   let buf = Buffer.allocUnsafe(CHUNK_BYTES)
+  let next = Buffer.allocUnsafe(CHUNK_BYTES)
   let filled = 0
   let position = start
   try {
+    let reading = handle.read(buf, 0, buf.length, position)
+    reading.catch(() => {}) // awaited below; not unhandled if a line handler throws first
     for (;;) {
-      if (filled === buf.length) {
-        // One line longer than the buffer: grow it (lines are rarely this long; the buffer is per scan).
-        const bigger = Buffer.allocUnsafe(buf.length * 2)
-        buf.copy(bigger, 0, 0, filled)
-        buf = bigger
-      }
-      const { bytesRead } = await handle.read(buf, filled, buf.length - filled, position)
+      const { bytesRead } = await reading
       if (bytesRead === 0) break
       position += bytesRead
       const total = filled + bytesRead
       const end = buf.lastIndexOf(NEWLINE, total - 1) + 1
-      if (end === 0) {
-        filled = total
-        continue
-      }
-      onRegion(buf, end)
-      buf.copyWithin(0, end, total)
+      // The unfinished last line goes to the front of the other buffer, which the next read fills after it.
       filled = total - end
+      if (filled >= next.length) next = Buffer.allocUnsafe(Math.max(next.length * 2, filled * 2)) // a line longer than the buffer
+      buf.copy(next, 0, end, total)
+      reading = handle.read(next, filled, next.length - filled, position)
+      reading.catch(() => {})
+      if (end > 0) onRegion(buf, end)
+      const done = buf
+      buf = next
+      next = done.length >= buf.length ? done : Buffer.allocUnsafe(buf.length)
     }
   } catch (error) {
     throw error instanceof CylestioError ? error : readError(file, error)
@@ -315,21 +316,4 @@ export function isEvent(value: unknown): value is MonitorEvent {
     optionalString(e.level) &&
     (e.data === undefined || (e.data !== null && typeof e.data === 'object' && !Array.isArray(e.data)))
   )
-}
-
-/** Keeps the newest `limit` items pushed (all when `limit` is undefined), in the order pushed. @internal */
-export class Newest<T> {
-  private items: T[] = []
-  constructor(private readonly limit: number | undefined) {}
-  push(item: T): void {
-    this.items.push(item)
-    if (this.limit !== undefined && this.items.length >= 2 * this.limit + 1024) this.trim()
-  }
-  result(): T[] {
-    this.trim()
-    return this.items
-  }
-  private trim(): void {
-    if (this.limit !== undefined && this.items.length > this.limit) this.items = this.items.slice(this.items.length - this.limit)
-  }
 }

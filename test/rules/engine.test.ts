@@ -99,7 +99,7 @@ describe('redaction', () => {
     google: 'AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY',
     bearer: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc123def456',
     privateKey: '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw\nq7lAcd3UfFQNtsW\n-----END RSA PRIVATE KEY-----',
-    email: 'jane.doe@mail.example.org',
+    email: 'jane.doe@mail.acme-corp.io',
     phone: '+44 20 7946 0958',
     card: '4111 1111 1111 1111',
     iban: 'GB82 WEST 1234 5698 7654 32',
