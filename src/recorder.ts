@@ -4,6 +4,8 @@ import type { EventSink, MonitorEvent, RuleSetLike } from './types.js'
 /** Keys whose values are credentials wherever they appear in request parameters (e.g. `mcp_servers[].authorization_token`). */
 const SECRET_KEY = /^(authorization(_token)?|api[-_]?key|x-api-key|access[-_]?token|refresh[-_]?token|client[-_]?secret|secret|password|bearer)$/i
 const MASK = '[REDACTED]'
+const KNOWN_CLEAN_MAX = 2048
+const KNOWN_CLEAN_MAX_LENGTH = 64
 
 /**
  * Turns what happened into events: one envelope, serialised once, secrets masked, handed to the sink and
@@ -85,16 +87,32 @@ export class Recorder {
   private sanitize(data: Record<string, unknown>, clean: ReadonlySet<string> | undefined): Record<string, unknown> {
     const pending: string[] | undefined = this.redact ? [] : undefined
     let out = transform(data, 0, [], undefined, (s) => {
-      if (!clean?.has(s)) pending!.push(s)
+      if (!clean?.has(s) && !this.knownClean.has(s)) pending!.push(s)
       return s
     })
     if (pending && pending.length > 0) {
       const joined = pending.join('\n')
       if (this.rules.redact(joined) !== joined) {
         out = transform(data, 0, [], undefined, (s) => (clean?.has(s) ? s : this.rules.redact(s)))
+      } else {
+        this.rememberClean(pending)
       }
     }
     return out as Record<string, unknown>
+  }
+
+  /**
+   * Short strings found clean (model names, roles, method names, stop reasons) recur in every event:
+   * remembered, they are not checked again. Bounded: the set starts over when full.
+   */
+  private readonly knownClean = new Set<string>()
+
+  private rememberClean(strings: string[]): void {
+    for (const s of strings) {
+      if (s.length > KNOWN_CLEAN_MAX_LENGTH) continue
+      if (this.knownClean.size >= KNOWN_CLEAN_MAX) this.knownClean.clear()
+      this.knownClean.add(s)
+    }
   }
 
   /** Puts queued events on disk now: a blocked call is on record before its error reaches the caller. */
