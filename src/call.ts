@@ -87,6 +87,17 @@ export function scanTexts(rules: RuleSetLike, texts: TextPart[] | undefined): Te
 }
 
 /**
+ * Streams handed to the application and not finished yet. A stream nobody reads or aborts has no end of
+ * its own: at exit it is closed as partial, so no call is left without its closing event.
+ */
+const openStreams = new Set<CallRecord>()
+let closingAtExit = false
+
+function closeOpenStreams(): void {
+  for (const call of openStreams) call.endAtExit()
+}
+
+/**
  * One LLM call from start to its single closing event (finish, error or blocked).
  * @internal
  */
@@ -168,6 +179,11 @@ export class CallRecord {
     if (!this.spec.stream) return false
     try {
       this.accumulator = this.spec.stream()
+      openStreams.add(this)
+      if (!closingAtExit) {
+        closingAtExit = true
+        process.once('exit', closeOpenStreams)
+      }
       return true
     } catch (error) {
       reportFault('adapter', error)
@@ -198,9 +214,16 @@ export class CallRecord {
     return this.close(info, { ...extra, time_to_first_token_ms: ttft, ...(partial ? { partial: true } : {}) })
   }
 
+  /** Closes a stream still open at exit; the event log has written its queue already, so this is written at once. */
+  endAtExit(): void {
+    this.endStream(true, { unfinished_at_exit: true })
+    this.ctx.recorder.flushNow()
+  }
+
   error(error: unknown): void {
     if (this.closed) return
     this.closed = true
+    openStreams.delete(this)
     const data: Record<string, unknown> = {
       method: this.method,
       ...(this.request.model === undefined ? {} : { model: this.request.model }),
@@ -219,6 +242,7 @@ export class CallRecord {
 
   private close(info: ResponseInfo, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
     this.closed = true
+    openStreams.delete(this)
     const { ctx } = this
     const scan = scanTexts(ctx.rules, info.texts)
     const model = (info.response as { model?: unknown } | undefined)?.model ?? this.request.model

@@ -1,0 +1,28 @@
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { demoMessage, sseBody, sseEvents } from '../../src/demo/server.js'
+import { tempLog } from '../helpers.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const run = promisify(execFile)
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'dist', 'index.js'))) await run('npx', ['tsup'], { cwd: root })
+}, 120_000)
+
+describe('a stream the application never reads', () => {
+  it('still gets its one closing event when the process exits', async () => {
+    const file = tempLog()
+    const sse = sseBody(sseEvents(demoMessage({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }] })))
+    await run(process.execPath, [join(root, 'test', 'monitor', 'children', 'unread-stream.mjs'), file, sse], { cwd: root })
+    const events = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const llm = events.filter((e) => e.channel === 'LLM')
+    expect(llm.map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
+    expect(llm[1].call_id).toBe(llm[0].call_id)
+    expect(llm[1].data).toMatchObject({ partial: true, unfinished_at_exit: true, response: null })
+  })
+})
