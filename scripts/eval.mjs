@@ -5,7 +5,7 @@
 //   node scripts/eval.mjs [corpus.jsonl] [--verbose]
 //
 // The corpus is offensive on purpose: this script prints ids and rule ids, never the texts.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -32,6 +32,10 @@ function acceptanceOf(kind, expect) {
   return undefined
 }
 
+if (!existsSync(corpusPath)) {
+  console.error(`npm run eval: no corpus at ${corpusPath}.\nIt lives in the project's shared folder beside the repository (../shared/eval/prompts-tune.jsonl); pass another path as the argument.`)
+  process.exit(2)
+}
 const rows = readFileSync(corpusPath, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line))
 const rules = loadRules()
 

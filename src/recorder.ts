@@ -4,6 +4,7 @@ import type { EventSink, MonitorEvent, RuleSetLike } from './types.js'
 /** Keys whose values are credentials wherever they appear in request parameters (e.g. `mcp_servers[].authorization_token`). */
 const SECRET_KEY = /^(authorization(_token)?|api[-_]?key|x-api-key|access[-_]?token|refresh[-_]?token|client[-_]?secret|secret|password|bearer)$/i
 const MASK = '[REDACTED]'
+const keep = (s: string) => s
 const KNOWN_CLEAN_MAX = 2048
 const KNOWN_CLEAN_MAX_LENGTH = 64
 
@@ -85,12 +86,13 @@ export class Recorder {
    * Copies only the branches that change.
    */
   private sanitize(data: Record<string, unknown>, clean: ReadonlySet<string> | undefined): Record<string, unknown> {
-    const pending: string[] | undefined = this.redact ? [] : undefined
+    if (!this.redact) return transform(data, 0, [], undefined, keep) as Record<string, unknown>
+    const pending: string[] = []
     let out = transform(data, 0, [], undefined, (s) => {
-      if (!clean?.has(s) && !this.knownClean.has(s)) pending!.push(s)
+      if (!clean?.has(s) && !this.knownClean.has(s)) pending.push(s)
       return s
     })
-    if (pending && pending.length > 0) {
+    if (pending.length > 0) {
       const joined = pending.join('\n')
       if (this.rules.redact(joined) !== joined) {
         out = transform(data, 0, [], undefined, (s) => (clean?.has(s) ? s : this.rules.redact(s)))

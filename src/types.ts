@@ -99,9 +99,15 @@ export interface CallSpec {
  *   match: (client) => client instanceof AcmeClient,
  *   calls: {
  *     'chat.send': {
- *       request: (args) => ({ model: args[0].model, params: args[0], texts: [{ target: 'user', text: args[0].prompt }] }),
- *       response: (r) => ({ response: r, usage: { input_tokens: r.tokensIn, output_tokens: r.tokensOut },
- *                           texts: [{ target: 'response', text: r.text }] }),
+ *       request: (args) => {
+ *         const req = args[0] as AcmeRequest
+ *         return { model: req.model, params: req, texts: [{ target: 'user', text: req.prompt }] }
+ *       },
+ *       response: (result) => {
+ *         const r = result as AcmeResult
+ *         return { response: r, usage: { input_tokens: r.tokensIn, output_tokens: r.tokensOut },
+ *                  texts: [{ target: 'response', text: r.text }] }
+ *       },
  *     },
  *   },
  * }

@@ -1,6 +1,13 @@
+import { readFile } from 'node:fs/promises'
 import { runDemo } from '../demo/run.js'
 
-const USAGE = `Usage: cylestio-monitor <command> [options]
+/** The package's version, from the package.json beside dist/. */
+async function version(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+const USAGE = `Usage: cylestio-monitor <command> [options]   (--version prints the version)
 
 Commands:
   demo [--live] [--agent ID]     run a monitored Anthropic client against a local server (or the real API)
@@ -27,6 +34,10 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./events.js')).statsCommand(rest)
     case 'rules':
       return (await import('./rules.js')).rulesCommand(rest)
+    case '--version':
+    case '-v':
+      process.stdout.write(`${await version()}\n`)
+      return 0
     case undefined:
     case 'help':
     case '--help':

@@ -6,6 +6,7 @@ import { appendLines, openForAppend } from './append.js'
 import { defaultEventsPath, logFiles } from './files.js'
 import { type CallEnd, finishReader } from './finish-fields.js'
 import { type Needle, parseLine, scanBytes, scanBytesBackward, scanLines } from './scan.js'
+import { flush } from './sinks.js'
 
 /**
  * Options every query takes. Queries stream the log (and its rotated files, oldest first) in chunks,
@@ -86,6 +87,8 @@ export async function queryEvents(
   /** Receives the byte offset after the last complete line of the current file (where a follower resumes). */
   cursor?: { offset: number },
 ): Promise<MonitorEvent[]> {
+  // What this process recorded is part of the answer: its queued events are written first.
+  await flush()
   const main = resolve(file ?? defaultEventsPath())
   const needle = needleFor(filter)
   const timed = filter.since !== undefined || filter.until !== undefined
@@ -225,6 +228,7 @@ const CALL_EVENT = '"event":"LLM_call_'
  */
 export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'file'> = {}): Promise<AgentStats[]> {
   checkQuery('getAgentStats', options)
+  await flush()
   type Group = { stats: AgentStats; durations: Float64Array; n: number; sum: number }
   // Agent, then model: the names come from a cache, the same string objects line after line.
   const byAgent = new Map<string, Map<string, Group>>()
@@ -312,6 +316,7 @@ export async function cleanupOldEvents(days: number, options: Pick<QueryOptions,
     throw new CylestioError('QUERY_BAD_OPTION', `cleanupOldEvents(days): 'days' must be a number of days ≥ 0, got ${show(days)}`)
   }
   checkQuery('cleanupOldEvents', options)
+  await flush()
   const cutoff = Date.now() - days * 86_400_000
   const main = resolve(options.file ?? defaultEventsPath())
   let removed = 0

@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk'
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoServer, type DemoServer } from '../../src/demo/server.js'
-import { loadRules, monitor } from '../../src/index.js'
+import { getMonitorHealth, loadRules, monitor } from '../../src/index.js'
 import { readLog, tempLog } from '../helpers.js'
 
 /** Issue 4, acceptance 4: a secret in a prompt is flagged, and the log holds only its masked form, everywhere. */
@@ -65,6 +65,7 @@ describe('secrets in prompts', () => {
 
   it('stay in clear with redact: false, and are masked by a custom rule set with no rule list', async () => {
     const file = tempLog()
+    const faultsBefore = getMonitorHealth().faults.serialize ?? 0
     await client(file, { redact: false }).messages.create({
       model: 'claude-sonnet-4-5',
       max_tokens: 50,
@@ -72,6 +73,8 @@ describe('secrets in prompts', () => {
     })
     await readLog(file)
     expect(readFileSync(file, 'utf8')).toContain(KEY)
+    // Recorded by the normal path, not by the fallback for what cannot be serialised.
+    expect(getMonitorHealth().faults.serialize ?? 0).toBe(faultsBefore)
 
     const packs = loadRules()
     const opaque = { size: packs.size, scan: packs.scan.bind(packs), redact: packs.redact.bind(packs) }
