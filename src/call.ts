@@ -71,7 +71,7 @@ export function scanTexts(rules: RuleSetLike, texts: TextPart[] | undefined): Te
     let clean: Set<string> | undefined
     for (const [target, parts] of byTarget) {
       const result = rules.scan(parts.length === 1 ? parts[0]! : parts.join('\n'), { target })
-      if (coverage?.everywhere.has(target) && !result.matches.some((m) => coverage.ids.has(m.rule_id))) {
+      if (coverage?.everywhere.has(target) && !result.redactionUnsure && !result.matches.some((m) => coverage.ids.has(m.rule_id))) {
         clean ??= new Set()
         for (const part of parts) clean.add(part)
       }

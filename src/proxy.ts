@@ -343,8 +343,11 @@ function observedIterator(
   return {
     next: (...args: [] | [unknown]) => inner.next(...args).then(onNext, onError),
     return: (value?: unknown) => {
-      call.endStream(true, extra)
-      return inner.return ? inner.return(value) : Promise.resolve({ done: true as const, value })
+      // Left early (a \`break\` on \`message_stop\`): what was read is judged all the same, and a dangerous
+      // response throws from the loop, as it would at the stream's end.
+      const blocked = call.endStream(true, extra)
+      const closed = inner.return ? inner.return(value) : Promise.resolve({ done: true as const, value })
+      return blocked ? Promise.resolve(closed).then(() => Promise.reject(blocked), () => Promise.reject(blocked)) : closed
     },
     throw: (error?: unknown) => {
       call.error(error)

@@ -1,4 +1,5 @@
 import { reportFault } from './faults.js'
+import { normalizedForms } from './rules/normalize.js'
 import type { EventSink, MonitorEvent, RuleSetLike } from './types.js'
 
 /** Keys whose values are credentials wherever they appear in request parameters (e.g. `mcp_servers[].authorization_token`). */
@@ -94,13 +95,36 @@ export class Recorder {
     })
     if (pending.length > 0) {
       const joined = pending.join('\n')
-      if (this.rules.redact(joined) !== joined) {
-        out = transform(data, 0, [], undefined, (s) => (clean?.has(s) ? s : this.rules.redact(s)))
+      if (this.redactText(joined) !== joined) {
+        out = transform(data, 0, [], undefined, (s) => (clean?.has(s) ? s : this.redactText(s)))
       } else {
         this.rememberClean(pending)
       }
     }
     return out as Record<string, unknown>
+  }
+
+  /**
+   * The rules' masking, and the same on the text's normalised forms: a key hidden behind invisible or
+   * compatibility characters (`sk-ant-\u200bapi03-…`, fullwidth letters) is a key the rules flag, so it is
+   * stored normalised and masked rather than as written.
+   */
+  private redactText(text: string): string {
+    const out = this.rules.redact(text)
+    let bytes: Buffer
+    try {
+      bytes = Buffer.from(out, 'utf8')
+    } catch {
+      return out
+    }
+    const forms = normalizedForms(bytes)
+    if (forms[0] === bytes) return out
+    for (const form of forms) {
+      const normal = form.toString('utf8')
+      const masked = this.rules.redact(normal)
+      if (masked !== normal) return masked
+    }
+    return out
   }
 
   /**
@@ -136,6 +160,7 @@ function safeReplacer(rules: RuleSetLike | null) {
   return (_key: string, value: unknown): unknown => {
     if (typeof value === 'bigint') return value.toString()
     if (typeof value === 'string') return rules ? rules.redact(value) : value
+    if (rules && typeof value === 'number' && rules.redact(String(value)) !== String(value)) return rules.redact(String(value))
     if (value && typeof value === 'object') {
       if (seen.has(value)) return '[Circular]'
       seen.add(value)
@@ -162,6 +187,12 @@ export function transform(value: unknown, depth: number, ancestors: object[], ke
   }
   if (value === null || typeof value !== 'object') {
     if (key !== undefined && (typeof value === 'number' || typeof value === 'bigint') && SECRET_KEY.test(key)) return MASK
+    // A number is written as its digits: a card number held as a number is a card number.
+    if (typeof value === 'number' && Number.isFinite(value)) {
+      const digits = String(value)
+      const masked = onString(digits)
+      return masked === digits ? value : masked
+    }
     return value
   }
   if (ancestors.includes(value)) return value // a cycle: the serialiser reports it
@@ -178,17 +209,34 @@ export function transform(value: unknown, depth: number, ancestors: object[], ke
       return out ?? value
     }
     // What JSON.stringify writes: `toJSON()`'s result (Dates), else the own enumerable fields.
-    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+      const json: unknown = (value as { toJSON: (key: string) => unknown }).toJSON(key ?? '')
+      const next = transform(json, depth + 1, ancestors, key, onString)
+      return next === json ? value : next
+    }
     let out: Record<string, unknown> | undefined
-    for (const k of Object.keys(value)) {
+    let renamed = false
+    const keys = Object.keys(value)
+    const names: string[] = []
+    for (const k of keys) {
+      // A key is written as it is: an address or a key used as a field name is masked like any text.
+      const name = onString(k)
+      names.push(name)
+      if (name !== k) renamed = true
       const item = (value as Record<string, unknown>)[k]
       const next = transform(item, depth + 1, ancestors, k, onString)
       if (next !== item) (out ??= { ...(value as Record<string, unknown>) })[k] = next
+    }
+    if (renamed) {
+      const source = out ?? (value as Record<string, unknown>)
+      const copy: Record<string, unknown> = {}
+      keys.forEach((k, i) => {
+        copy[names[i]!] = source[k]
+      })
+      return copy
     }
     return out ?? value
   } finally {
     ancestors.pop()
   }
 }
-
-

@@ -39,6 +39,11 @@ export interface RuleMatch {
 export interface ScanResult {
   alert: Alert
   matches: RuleMatch[]
+  /**
+   * A redaction rule had more candidates than the scan validates (e.g. hundreds of digit runs failing
+   * Luhn): the text is not known to be free of what that rule masks, so it is checked again when stored.
+   */
+  redactionUnsure?: boolean
 }
 
 /** A piece of text an adapter pulled out of a request or a response, to be scanned at `target`. */

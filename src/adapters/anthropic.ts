@@ -34,9 +34,13 @@ function readRequest(args: unknown[], { scanHistory }: { scanHistory: boolean })
   if (params.system !== undefined) pushContent(texts, params.system, 'system')
   const messages = (Array.isArray(params.messages) ? params.messages : []).map((m) => (isObject(m) ? m : undefined))
   // The newest turn is what came after the last assistant message: earlier turns were scanned when sent.
+  // Trailing assistant messages (a prefill the model is to continue) are part of the newest turn, not its
+  // start: the user message before them is new too.
   let from = 0
   if (!scanHistory) {
-    for (let i = messages.length - 1; i >= 0; i--) {
+    let i = messages.length - 1
+    while (i >= 0 && messages[i]?.role === 'assistant') i--
+    for (; i >= 0; i--) {
       if (messages[i]?.role === 'assistant') {
         from = i + 1
         break
@@ -82,6 +86,15 @@ function pushContent(texts: TextPart[], content: unknown, target: Target): void 
       case 'tool_use':
         // An earlier assistant turn's tool call, sent back as history.
         texts.push({ target: 'assistant', text: safeJson(block.input ?? {}) })
+        break
+      case 'image':
+        break
+      default:
+        // Other blocks that carry text (`search_result`, and types newer than this adapter): their text
+        // and nested content reach the model as well.
+        if (typeof block.text === 'string') texts.push({ target, text: block.text })
+        if (typeof block.title === 'string' && block.type === 'search_result') texts.push({ target, text: block.title })
+        if (block.content !== undefined) pushContent(texts, block.content, target)
         break
     }
   }

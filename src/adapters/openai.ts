@@ -23,7 +23,10 @@ interface TurnOptions {
 /** Where the newest turn starts: after the last assistant message (earlier turns were scanned when sent). */
 function newestTurn(items: Item[], isAssistant: (item: Item) => boolean, { scanHistory }: TurnOptions): number {
   if (scanHistory) return 0
-  for (let i = items.length - 1; i >= 0; i--) if (isAssistant(items[i] ?? {})) return i + 1
+  // Trailing assistant items (a prefill) belong to the newest turn: the message before them is new too.
+  let i = items.length - 1
+  while (i >= 0 && isAssistant(items[i] ?? {})) i--
+  for (; i >= 0; i--) if (isAssistant(items[i] ?? {})) return i + 1
   return 0
 }
 

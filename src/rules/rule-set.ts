@@ -137,20 +137,21 @@ export class RuleSet implements RuleSetLike {
     // RE2 reads UTF-8: the text is converted once, and every set and rule of the scan reads those bytes.
     const bytes = utf8(text)
     const forms = normalizedForms(bytes)
+    let unsure = false
     if (forms[0] === bytes) {
       // Nothing that normalisation would change: one pass of every rule over the text as it is.
-      this.collect(plan.all.candidates(bytes), bytes, target, matches)
+      unsure = this.collect(plan.all.candidates(bytes), bytes, target, matches)
     } else {
-      this.collect(plan.raw.candidates(bytes), bytes, target, matches)
+      unsure = this.collect(plan.raw.candidates(bytes), bytes, target, matches)
       const rawMatches = matches.length
       // Invisible characters give two forms (removed, read as spaces): a rule is reported once.
       const found = forms.length > 1 ? new Set<string>() : undefined
-      for (const form of forms) this.collect(plan.normalized.candidates(form), form, target, matches, found)
+      for (const form of forms) unsure = this.collect(plan.normalized.candidates(form), form, target, matches, found) || unsure
       if (matches.length > 1 && (rawMatches > 0 || found)) matches.sort((a, b) => this.order.get(a.rule_id)! - this.order.get(b.rule_id)!)
     }
-    if (matches.length === 0) return NO_MATCHES
+    if (matches.length === 0) return unsure ? { alert: 'none', matches: [], redactionUnsure: true } : NO_MATCHES
     const alert: Alert = matches.some((m) => m.severity === 'dangerous') ? 'dangerous' : 'suspicious'
-    return { alert, matches }
+    return unsure ? { alert, matches, redactionUnsure: true } : { alert, matches }
   }
 
   /**
@@ -169,11 +170,17 @@ export class RuleSet implements RuleSetLike {
   }
 
   /** Runs each candidate rule on its own for the excerpt (and its validator). */
-  private collect(candidates: CompiledRule[], bytes: Buffer, target: Target, into: RuleMatch[], seen?: Set<string>): void {
+  private collect(candidates: CompiledRule[], bytes: Buffer, target: Target, into: RuleMatch[], seen?: Set<string>): boolean {
+    let unsure = false
     for (const compiled of candidates) {
       const { rule } = compiled
       if (seen?.has(rule.id)) continue
       const found = firstMatch(compiled, bytes)
+      if (found === 'gave-up') {
+        // Too many candidates failed the validator to check them all: a later one may be real.
+        if (rule.redact) unsure = true
+        continue
+      }
       if (!found) continue
       seen?.add(rule.id)
       const match: RuleMatch = {
@@ -185,6 +192,7 @@ export class RuleSet implements RuleSetLike {
       if (rule.tags.length > 0) match.tags = [...rule.tags]
       into.push(match)
     }
+    return unsure
   }
 
   /** A short, single-line window around the match (byte offsets); the match itself masked for redact rules. */
@@ -223,7 +231,7 @@ function utf8Slice(bytes: Buffer, start: number, end: number): string {
 const MAX_VALIDATIONS = 256
 
 /** The first match of a rule in `bytes` that passes its validator, as a byte offset and length. */
-function firstMatch({ regex, validate }: CompiledRule, bytes: Buffer): { index: number; length: number } | undefined {
+function firstMatch({ regex, validate }: CompiledRule, bytes: Buffer): { index: number; length: number } | 'gave-up' | undefined {
   regex.lastIndex = 0
   let tries = 0
   for (let m = regex.exec(bytes); m; m = regex.exec(bytes)) {
@@ -232,7 +240,10 @@ function firstMatch({ regex, validate }: CompiledRule, bytes: Buffer): { index: 
     else if (!validate || validate(m[0].toString('utf8'))) {
       regex.lastIndex = 0
       return { index: m.index, length }
-    } else if (++tries >= MAX_VALIDATIONS) break
+    } else if (++tries >= MAX_VALIDATIONS) {
+      regex.lastIndex = 0
+      return 'gave-up'
+    }
   }
   regex.lastIndex = 0
   return undefined
