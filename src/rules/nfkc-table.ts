@@ -1,6 +1,6 @@
 /**
  * Generated (Node 20 ICU): inclusive code point ranges, as [first, last] pairs, of the characters that
- * `normalizeUtf8()` changes: every code point above U+007F whose NFKC form differs from itself, plus
+ * `normalizedForms()` changes: every code point above U+007F whose NFKC form differs from itself, plus
  * format characters (\p{Cf}) and variation selectors. Regenerate by testing each code point from U+0080
  * to U+10FFFF (surrogates excluded) with `ch.normalize('NFKC') !== ch || /[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}]/u.test(ch)`.
  */

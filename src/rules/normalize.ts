@@ -148,7 +148,3 @@ function isWordBefore(bytes: Buffer, i: number): boolean {
   return WORD.test(bytes.toString('utf8', start, i))
 }
 
-/** The first normalised form of `bytes` (gaps removed); `bytes` itself when nothing changes. */
-export function normalizeUtf8(bytes: Buffer): Buffer {
-  return normalizedForms(bytes)[0]
-}
