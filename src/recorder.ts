@@ -7,6 +7,8 @@ const SECRET_KEY = /^(authorization(_token)?|api[-_]?key|x-api-key|access[-_]?to
 const MASK = '[REDACTED]'
 const keep = (s: string) => s
 const KNOWN_CLEAN_MAX = 2048
+/** Integers from this size on are checked as text (a card or phone number held as a number). */
+const LONG_NUMBER = 100_000
 const KNOWN_CLEAN_MAX_LENGTH = 64
 
 /**
@@ -187,8 +189,9 @@ export function transform(value: unknown, depth: number, ancestors: object[], ke
   }
   if (value === null || typeof value !== 'object') {
     if (key !== undefined && (typeof value === 'number' || typeof value === 'bigint') && SECRET_KEY.test(key)) return MASK
-    // A number is written as its digits: a card number held as a number is a card number.
-    if (typeof value === 'number' && Number.isFinite(value)) {
+    // A number is written as its digits: a card number held as a number is a card number. Only long
+    // integers can hold one (cards, phones, IDs); counts, sizes and durations are not checked.
+    if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) >= LONG_NUMBER) {
       const digits = String(value)
       const masked = onString(digits)
       return masked === digits ? value : masked
@@ -215,14 +218,12 @@ export function transform(value: unknown, depth: number, ancestors: object[], ke
       return next === json ? value : next
     }
     let out: Record<string, unknown> | undefined
-    let renamed = false
+    let renamed: Map<string, string> | undefined
     const keys = Object.keys(value)
-    const names: string[] = []
     for (const k of keys) {
       // A key is written as it is: an address or a key used as a field name is masked like any text.
       const name = onString(k)
-      names.push(name)
-      if (name !== k) renamed = true
+      if (name !== k) (renamed ??= new Map()).set(k, name)
       const item = (value as Record<string, unknown>)[k]
       const next = transform(item, depth + 1, ancestors, k, onString)
       if (next !== item) (out ??= { ...(value as Record<string, unknown>) })[k] = next
@@ -230,9 +231,7 @@ export function transform(value: unknown, depth: number, ancestors: object[], ke
     if (renamed) {
       const source = out ?? (value as Record<string, unknown>)
       const copy: Record<string, unknown> = {}
-      keys.forEach((k, i) => {
-        copy[names[i]!] = source[k]
-      })
+      for (const k of keys) copy[renamed.get(k) ?? k] = source[k]
       return copy
     }
     return out ?? value
