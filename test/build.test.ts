@@ -1,17 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 /** The published builds, loaded by a real Node process the way users load them. */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const node = (args: string[]) => execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' }).trim()
-
-beforeAll(() => {
-  // `npm ci` builds through `prepare`; build here only when the tests run on a tree that was never built.
-  if (!existsSync(join(root, 'dist', 'index.cjs'))) execFileSync('npx', ['tsup'], { cwd: root, stdio: 'ignore' })
-}, 120_000)
 
 const EXPECTED = ['MonitorBlockedError', 'flush', 'getEventsByChannel', 'getEventsByType', 'loadRules', 'monitor']
 

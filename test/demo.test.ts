@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { demoAnswer } from '../src/demo/server.js'
 import { DEMO_PROMPTS } from '../src/demo/run.js'
 import type { MonitorEvent } from '../src/types.js'
@@ -12,10 +12,6 @@ import { tempLog } from './helpers.js'
 /** The README's demo command, run as a new user runs it: the built CLI, in its own process. */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const run = promisify(execFile)
-
-beforeAll(async () => {
-  if (!existsSync(join(root, 'dist', 'cli.js'))) await run('npx', ['tsup'], { cwd: root })
-}, 120_000)
 
 describe('cylestio-monitor demo', () => {
   it('exits 0, prints the table, and leaves the events of every scenario in the event file', async () => {

@@ -6,7 +6,7 @@ import { countDropped, reportFault } from '../faults.js'
 import type { EventSink, MonitorEvent, StoreOption } from '../types.js'
 import { defaultEventsPath } from './files.js'
 import { JsonlEventLog } from './jsonl-event-log.js'
-import { isLowdb, LowdbEventSink, type LowdbLike } from './lowdb-sink.js'
+import { isLowdb, LowdbEventSink } from './lowdb-sink.js'
 
 export type { StoreOption }
 

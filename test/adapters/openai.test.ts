@@ -1,4 +1,3 @@
-import OpenAI from 'openai'
 import { APIPromise } from 'openai/core/api-promise'
 import { describe, expect, it } from 'vitest'
 import { openaiAdapter } from '../../src/adapters/index.js'

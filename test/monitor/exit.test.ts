@@ -1,18 +1,14 @@
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { demoMessage, sseBody, sseEvents } from '../../src/demo/server.js'
 import { tempLog } from '../helpers.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const run = promisify(execFile)
-
-beforeAll(async () => {
-  if (!existsSync(join(root, 'dist', 'index.js'))) await run('npx', ['tsup'], { cwd: root })
-}, 120_000)
 
 describe('a stream the application never reads', () => {
   it('still gets its one closing event when the process exits', async () => {
