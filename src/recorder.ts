@@ -1,5 +1,4 @@
 import { reportFault } from './faults.js'
-import { normalizedForms } from './rules/normalize.js'
 import type { EventSink, MonitorEvent, RuleSetLike } from './types.js'
 
 /** Keys whose values are credentials wherever they appear in request parameters (e.g. `mcp_servers[].authorization_token`). */
@@ -97,36 +96,13 @@ export class Recorder {
     })
     if (pending.length > 0) {
       const joined = pending.join('\n')
-      if (this.redactText(joined) !== joined) {
-        out = transform(data, 0, [], undefined, (s) => (clean?.has(s) ? s : this.redactText(s)))
+      if (this.rules.redact(joined) !== joined) {
+        out = transform(data, 0, [], undefined, (s) => (clean?.has(s) ? s : this.rules.redact(s)))
       } else {
         this.rememberClean(pending)
       }
     }
     return out as Record<string, unknown>
-  }
-
-  /**
-   * The rules' masking, and the same on the text's normalised forms: a key hidden behind invisible or
-   * compatibility characters (`sk-ant-\u200bapi03-…`, fullwidth letters) is a key the rules flag, so it is
-   * stored normalised and masked rather than as written.
-   */
-  private redactText(text: string): string {
-    const out = this.rules.redact(text)
-    let bytes: Buffer
-    try {
-      bytes = Buffer.from(out, 'utf8')
-    } catch {
-      return out
-    }
-    const forms = normalizedForms(bytes)
-    if (forms[0] === bytes) return out
-    for (const form of forms) {
-      const normal = form.toString('utf8')
-      const masked = this.rules.redact(normal)
-      if (masked !== normal) return masked
-    }
-    return out
   }
 
   /**

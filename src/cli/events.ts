@@ -5,6 +5,7 @@ import type { MonitorEvent } from '../types.js'
 import { defaultEventsPath, logFiles } from '../store/files.js'
 import { type AgentStats, type EventFilter, getAgentStats, matches, needleFor, queryEvents } from '../store/queries.js'
 import { parseLine, scanLines } from '../store/scan.js'
+import { formatRow, table } from './table.js'
 
 /** Where a command prints, and what stops `--follow` (SIGINT when not given). Tests pass their own. */
 export interface CommandIO {
@@ -274,13 +275,4 @@ function statsTable(rows: AgentStats[]): string {
     ['AGENT', 'MODEL', 'CALLS', 'BLOCKED', 'ERRORS', 'TOKENS IN', 'TOKENS OUT', 'MEAN MS', 'P95 MS'],
     rows.map((r) => [r.agent_id, r.model, `${r.calls}`, `${r.blocked}`, `${r.errors}`, `${r.input_tokens}`, `${r.output_tokens}`, ms(r.mean_duration_ms), ms(r.p95_duration_ms)]),
   )
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => rows.reduce((w, r) => Math.max(w, r[i].length), h.length))
-  return [header, ...rows].map((r) => formatRow(r, widths)).join('')
-}
-
-function formatRow(cells: string[], widths: number[]): string {
-  return `${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()}\n`
 }

@@ -3,6 +3,7 @@ import { MonitorBlockedError } from '../errors.js'
 import { monitor } from '../monitor.js'
 import { flush } from '../store/index.js'
 import type { MonitorEvent } from '../types.js'
+import { table } from '../cli/table.js'
 import { startDemoServer, type DemoServer } from './server.js'
 
 /**
@@ -134,7 +135,5 @@ export function eventTable(events: MonitorEvent[]): string {
     ]
   })
   const head = ['time', 'event', 'method', 'alert', 'model', 'tokens in/out', 'duration', 'note']
-  const widths = head.map((h, i) => Math.min(48, Math.max(h.length, ...rows.map((r) => r[i]!.length))))
-  const line = (cells: string[]) => cells.map((c, i) => (c.length > widths[i]! ? `${c.slice(0, widths[i]! - 1)}…` : c.padEnd(widths[i]!))).join('  ').trimEnd()
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
+  return table(head, rows.map((row) => row.map((cell) => truncate(cell, 48))), { underline: true }).trimEnd()
 }

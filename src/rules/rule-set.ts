@@ -161,8 +161,25 @@ export class RuleSet implements RuleSetLike {
    */
   redact(text: string): string {
     if (this.redactors.empty) return text
+    const bytes = utf8(text)
+    const out = this.mask(text, bytes)
+    // A secret hidden behind invisible or compatibility characters (`sk-ant-\u200bapi03-…`, fullwidth
+    // letters) is one the scan flags: such a text is stored normalised and masked rather than as written.
+    const outBytes = out === text ? bytes : utf8(out)
+    const forms = normalizedForms(outBytes)
+    if (forms[0] === outBytes) return out
+    for (const form of forms) {
+      const normal = form.toString('utf8')
+      const masked = this.mask(normal, form)
+      if (masked !== normal) return masked
+    }
+    return out
+  }
+
+  /** Masks the matches of the redaction rules in `text` as written (`bytes` is its UTF-8). */
+  private mask(text: string, bytes: Buffer): string {
     let out = text
-    for (const { rule, regex, validate } of this.redactors.candidates(utf8(text))) {
+    for (const { rule, regex, validate } of this.redactors.candidates(bytes)) {
       regex.lastIndex = 0
       out = regex.replace(out, (m: string) => (!validate || validate(m) ? `[REDACTED:${rule.id}]` : m))
     }
