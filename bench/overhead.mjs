@@ -13,11 +13,25 @@ import { done, fmt, interleaved, loadPackage, median, prose, ratioOf, report, te
 
 const logFile = join(tempDir('overhead'), 'cylestio-events.jsonl')
 process.env.CYLESTIO_EVENTS_FILE = logFile
-const { monitor, flush, getMonitorHealth } = await loadPackage()
+const { monitor, flush, getMonitorHealth, loadRules } = await loadPackage()
 
 const sdk = () => new Anthropic({ apiKey: 'x', fetch: inProcessFetch, maxRetries: 0 })
 const bare = sdk()
 const monitored = monitor(sdk(), { agentId: 'bench' })
+const rules = loadRules()
+
+/**
+ * The events a monitored call records (start and finish), taken from a call like the benchmark's: the
+ * `floor` task serialises them and scans the prompt, the least the monitor must do per call.
+ */
+async function eventsOf(body, stream) {
+  const events = []
+  const probe = monitor(sdk(), { agentId: 'bench', store: false, onEvent: (e) => events.push(e) })
+  const result = await probe.messages.create(body)
+  if (stream) for await (const _chunk of result);
+  const pick = (name) => events.find((e) => e.event === name)
+  return [pick('LLM_call_start'), pick('LLM_call_finish')]
+}
 
 const only = process.argv[2] // e.g. `node bench/overhead.mjs "plain 1 KB"` while profiling
 const CASES = [
@@ -37,8 +51,18 @@ for (const c of CASES) {
     }
     await flush()
   }
+  const [start, finish] = await eventsOf(body, c.stream)
+  const prompt = body.messages[0].content
+  // One RE2 pass over the prompt and one JSON.stringify of each event, for the same batch of calls.
+  const floor = () => {
+    for (let i = 0; i < c.batch; i++) {
+      rules.scan(prompt, { target: 'user' })
+      JSON.stringify(start)
+      JSON.stringify(finish)
+    }
+  }
   const t = await interleaved(
-    { bare: batch(bare), monitored: batch(monitored) },
+    { bare: batch(bare), monitored: batch(monitored), floor },
     { rounds: 9, time: 500, warmupTime: 250, afterRound: () => rmSync(logFile, { force: true }) },
   )
   const r = ratioOf(t.monitored, t.bare)
@@ -49,6 +73,13 @@ for (const c of CASES) {
     r.ratio,
     `bare ${per(t.bare)}  monitored ${per(t.monitored)} per call  ratio ${fmt.x(r.ratio)} (median of ${r.ratios.length} interleaved rounds, range ${fmt.x(r.min)}–${fmt.x(r.max)})`,
     ['<=', c.limit],
+  )
+  const f = ratioOf(t.floor, t.bare)
+  report(
+    'overhead',
+    `${c.name}: floor`,
+    f.ratio,
+    `one scan of the prompt + one JSON.stringify of each event: ${per(t.floor)} per call = ${(f.ratio * 100).toFixed(0)} % of the bare call (the limit leaves ${Math.round((c.limit - 1) * 100)} %)`,
   )
 }
 const health = getMonitorHealth?.()

@@ -121,20 +121,19 @@ export class CallRecord {
   start(): MonitorBlockedError | undefined {
     const { request, ctx } = this
     const scan = scanTexts(ctx.rules, request.texts)
-    let base: Record<string, unknown>
+    let data: Record<string, unknown>
     try {
+      data = { method: this.method }
+      if (request.model !== undefined) data.model = request.model
       const params = request.params
-      base = {
-        method: this.method,
-        ...(request.model === undefined ? {} : { model: request.model }),
-        ...(params !== null && typeof params === 'object' && !Array.isArray(params) ? params : { params }),
-        stream: request.stream === true,
-      }
+      if (params !== null && typeof params === 'object' && !Array.isArray(params)) Object.assign(data, params)
+      else data.params = params
+      data.stream = request.stream === true
     } catch (error) {
       // Parameters that cannot be read (a getter that throws, a revoked proxy): the call is still recorded,
       // and the client, not the monitor, reports what is wrong with them.
       reportFault('serialize', error)
-      base = {
+      data = {
         method: this.method,
         ...(typeof request.model === 'string' ? { model: request.model } : {}),
         params: '[unreadable parameters]',
@@ -143,21 +142,16 @@ export class CallRecord {
     }
     if (scan.alert === 'dangerous' && ctx.blockDangerous) {
       this.closed = true
-      const reason = `dangerous content: ${ruleIds(scan.matches, 'dangerous')}`
-      const event = ctx.recorder.record('LLM_call_blocked', 'warning', this.id, {
-        ...base,
-        reason,
-        alert: 'dangerous',
-        security: { matches: scan.matches },
-      }, undefined, scan.clean)
+      data.reason = `dangerous content: ${ruleIds(scan.matches, 'dangerous')}`
+      data.alert = 'dangerous'
+      data.security = { matches: scan.matches }
+      const event = ctx.recorder.record('LLM_call_blocked', 'warning', this.id, data, undefined, scan.clean)
       ctx.recorder.flushNow()
       return new MonitorBlockedError(scan.matches, event)
     }
-    ctx.recorder.record('LLM_call_start', scan.alert === 'none' && this.unread === undefined ? 'info' : 'warning', this.id, {
-      ...base,
-      alert: scan.alert,
-      security: { matches: scan.matches, ...(this.unread === undefined ? {} : { unscanned: true, adapter_error: this.unread }) },
-    }, undefined, scan.clean)
+    data.alert = scan.alert
+    data.security = this.unread === undefined ? { matches: scan.matches } : { matches: scan.matches, unscanned: true, adapter_error: this.unread }
+    ctx.recorder.record('LLM_call_start', scan.alert === 'none' && this.unread === undefined ? 'info' : 'warning', this.id, data, undefined, scan.clean)
     return undefined
   }
 

@@ -254,29 +254,26 @@ function settle(value: unknown, call: CallRecord, stream: boolean, extra?: Recor
  * fields it reads, the response (status, or the error the client threw) and the body parser.
  */
 function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boolean): SdkApiPromise {
-  let extra: Record<string, unknown> | undefined
-  // A side branch, not a replacement: the promise the SDK's helpers read stays the SDK's own, and no
-  // rejection is created that the user would have to handle.
-  promise.responsePromise.then(
-    (props) => {
-      const headers = props.response?.headers
-      const id = headers?.get('request-id') ?? headers?.get('x-request-id')
-      extra = id ? { request_id: id } : undefined
-    },
-    (error: unknown) => call.error(error),
-  )
+  // A side branch for the failure only, not a replacement: the promise the SDK's helpers read stays the
+  // SDK's own, and no rejection is created that the user would have to handle.
+  promise.responsePromise.then(undefined, (error: unknown) => call.error(error))
   const parse = promise.parseResponse
-  promise.parseResponse = async (client, props) => {
-    let value: unknown
+  const failed = (error: unknown): never => {
+    call.error(error)
+    throw error
+  }
+  promise.parseResponse = (client, props) => {
+    let parsed: unknown
     try {
-      value = await parse.call(promise, client, props)
+      parsed = parse.call(promise, client, props)
     } catch (error) {
-      call.error(error)
-      throw error
+      return failed(error)
     }
-    // The SDKs put the request id on what they parse; a stream has only the header's.
-    const id = (value as { _request_id?: unknown } | null)?._request_id
-    return settle(value, call, stream, typeof id === 'string' ? { ...extra, request_id: id } : extra)
+    return Promise.resolve(parsed).then((value) => {
+      // The SDKs put the request id on what they parse; a stream has only the header's.
+      const id = (value as { _request_id?: unknown } | null)?._request_id
+      return settle(value, call, stream, requestId(typeof id === 'string' ? id : undefined, props))
+    }, failed)
   }
   // `.asResponse()` alone hands the raw body to the user; the call still gets its closing event. The hook is
   // an own, non-enumerable property: the promise's keys and prototype stay as the SDK made them.
@@ -287,6 +284,7 @@ function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boo
     value: function (this: SdkApiPromise) {
       return asResponse.call(this).then((response) => {
         if (!this.parsedPromise) {
+          const extra = requestId(undefined, { response })
           call.finish(null, { ...extra, raw_response: true, status: (response as { status?: number }).status })
         }
         return response
@@ -294,6 +292,18 @@ function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boo
     },
   })
   return promise
+}
+
+/** `{ request_id }` from the parsed value's id, else from the response's headers; undefined when neither has one. */
+function requestId(parsedId: string | undefined, props: unknown): Record<string, unknown> | undefined {
+  if (parsedId) return { request_id: parsedId }
+  try {
+    const headers = (props as { response?: { headers?: { get(name: string): string | null } } } | null)?.response?.headers
+    const id = headers?.get('request-id') ?? headers?.get('x-request-id')
+    return id ? { request_id: id } : undefined
+  } catch {
+    return undefined
+  }
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {

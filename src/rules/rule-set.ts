@@ -20,25 +20,43 @@ interface CompiledRule {
 }
 
 /**
+ * Matches any character that normalisation could change: everything but printable ASCII, tab, LF and
+ * CR. Added to a set of rules, it tells in the same pass over the text whether that pass was enough
+ * (most text is plain) or the text must be normalised first, so plain text is read once, not twice.
+ */
+const NOT_PLAIN = '[^\\t\\n\\r\\x20-\\x7e]'
+const NOT_PLAIN_RE = new RE2(NOT_PLAIN, 'u')
+
+/** What one pass of a group found: the rules whose patterns occur, and whether the text is plain. */
+interface Candidates {
+  rules: CompiledRule[]
+  /** No character that normalisation could change (known only for a group made `withPlainCheck`). */
+  plain: boolean
+}
+
+/**
  * Rules in one or more RE2 sets. A set that RE2 cannot build (too large) is split in two; a set that
  * runs out of memory while matching falls back to its rules one by one, so a scan never misses.
  */
 class RuleGroup {
-  private readonly sets: { set: RE2Set; rules: CompiledRule[] }[] = []
+  private readonly sets: { set: RE2Set; rules: CompiledRule[]; plainCheck: boolean }[] = []
 
-  constructor(rules: CompiledRule[]) {
-    this.add(rules)
+  /** `withPlainCheck`: the first set also reports whether the text is plain (see NOT_PLAIN). */
+  constructor(rules: CompiledRule[], withPlainCheck = false) {
+    this.add(rules, withPlainCheck && rules.length > 0)
   }
 
-  private add(rules: CompiledRule[]): void {
+  private add(rules: CompiledRule[], plainCheck: boolean): void {
     if (rules.length === 0) return
     try {
-      this.sets.push({ set: new RE2.Set(rules.map((r) => r.rule.source), 'u'), rules })
+      const sources = rules.map((r) => r.rule.source)
+      if (plainCheck) sources.push(NOT_PLAIN)
+      this.sets.push({ set: new RE2.Set(sources, 'u'), rules, plainCheck })
     } catch (error) {
       if (rules.length === 1) throw error
       const half = rules.length >> 1
-      this.add(rules.slice(0, half))
-      this.add(rules.slice(half))
+      this.add(rules.slice(0, half), plainCheck)
+      this.add(rules.slice(half), false)
     }
   }
 
@@ -47,19 +65,25 @@ class RuleGroup {
   }
 
   /** The rules whose patterns occur in `bytes` (UTF-8), in the order given to the constructor. */
-  candidates(bytes: Buffer): CompiledRule[] {
+  candidates(bytes: Buffer): Candidates {
     const found: CompiledRule[] = []
-    for (const { set, rules } of this.sets) {
+    let plain = false
+    for (const { set, rules, plainCheck } of this.sets) {
       let indices: number[]
       try {
         indices = set.match(bytes)
       } catch {
         indices = rules.flatMap((r, i) => (r.regex.test(bytes) ? [i] : []))
         for (const r of rules) r.regex.lastIndex = 0
+        if (plainCheck && NOT_PLAIN_RE.test(bytes)) indices.push(rules.length)
       }
-      for (const i of indices) found.push(rules[i])
+      if (plainCheck) plain = true
+      for (const i of indices) {
+        if (i === rules.length) plain = false
+        else found.push(rules[i])
+      }
     }
-    return found
+    return { rules: found, plain }
   }
 }
 
@@ -109,12 +133,12 @@ export class RuleSet implements RuleSetLike {
     for (const target of TARGETS) {
       const own = compiled.filter((c) => c.rule.targets.includes(target))
       this.plans.set(target, {
-        all: new RuleGroup(own),
+        all: new RuleGroup(own, true),
         normalized: new RuleGroup(own.filter((c) => c.rule.normalize)),
         raw: new RuleGroup(own.filter((c) => !c.rule.normalize)),
       })
     }
-    this.redactors = new RuleGroup(compiled.filter((c) => c.rule.redact))
+    this.redactors = new RuleGroup(compiled.filter((c) => c.rule.redact), true)
   }
 
   /** The number of active rules. */
@@ -131,22 +155,24 @@ export class RuleSet implements RuleSetLike {
   scan(text: string, options: { target: Target }): ScanResult {
     const plan = this.plans.get(options.target)
     if (!plan) throw new TypeError(`unknown target ${JSON.stringify(options.target)}`)
-    if (!text) return NO_MATCHES
+    if (!text || plan.all.empty) return NO_MATCHES
     const { target } = options
     const matches: RuleMatch[] = []
     // RE2 reads UTF-8: the text is converted once, and every set and rule of the scan reads those bytes.
-    const bytes = utf8(text)
-    const forms = normalizedForms(bytes)
+    const bytes = utf8(text, SCAN)
+    // One pass of every rule over the text as it is. It is the whole scan when the text is plain, or
+    // when normalisation leaves it as it is (accented letters, CJK, emoji).
+    const first = plan.all.candidates(bytes)
+    const forms = first.plain ? undefined : normalizedForms(bytes)
     let unsure = false
-    if (forms[0] === bytes) {
-      // Nothing that normalisation would change: one pass of every rule over the text as it is.
-      unsure = this.collect(plan.all.candidates(bytes), bytes, target, matches)
+    if (!forms || forms[0] === bytes) {
+      unsure = this.collect(first.rules, bytes, target, matches)
     } else {
-      unsure = this.collect(plan.raw.candidates(bytes), bytes, target, matches)
+      unsure = this.collect(plan.raw.candidates(bytes).rules, bytes, target, matches)
       const rawMatches = matches.length
       // Invisible characters give two forms (removed, read as spaces): a rule is reported once.
       const found = forms.length > 1 ? new Set<string>() : undefined
-      for (const form of forms) unsure = this.collect(plan.normalized.candidates(form), form, target, matches, found) || unsure
+      for (const form of forms) unsure = this.collect(plan.normalized.candidates(form).rules, form, target, matches, found) || unsure
       if (matches.length > 1 && (rawMatches > 0 || found)) matches.sort((a, b) => this.order.get(a.rule_id)! - this.order.get(b.rule_id)!)
     }
     if (matches.length === 0) return unsure ? { alert: 'none', matches: [], redactionUnsure: true } : NO_MATCHES
@@ -160,30 +186,32 @@ export class RuleSet implements RuleSetLike {
    * JSON escape in two, so this may run on a serialised JSON line.
    */
   redact(text: string): string {
-    if (this.redactors.empty) return text
-    const bytes = utf8(text)
-    const out = this.mask(text, bytes)
+    if (this.redactors.empty || !text) return text
+    const bytes = utf8(text, REDACT)
+    const { out, plain } = this.mask(text, bytes)
+    if (plain) return out
     // A secret hidden behind invisible or compatibility characters (`sk-ant-\u200bapi03-…`, fullwidth
     // letters) is one the scan flags: such a text is stored normalised and masked rather than as written.
-    const outBytes = out === text ? bytes : utf8(out)
+    const outBytes = out === text ? bytes : utf8(out, REDACT)
     const forms = normalizedForms(outBytes)
     if (forms[0] === outBytes) return out
     for (const form of forms) {
       const normal = form.toString('utf8')
-      const masked = this.mask(normal, form)
+      const masked = this.mask(normal, form).out
       if (masked !== normal) return masked
     }
     return out
   }
 
   /** Masks the matches of the redaction rules in `text` as written (`bytes` is its UTF-8). */
-  private mask(text: string, bytes: Buffer): string {
+  private mask(text: string, bytes: Buffer): { out: string; plain: boolean } {
     let out = text
-    for (const { rule, regex, validate } of this.redactors.candidates(bytes)) {
+    const { rules, plain } = this.redactors.candidates(bytes)
+    for (const { rule, regex, validate } of rules) {
       regex.lastIndex = 0
       out = regex.replace(out, (m: string) => (!validate || validate(m) ? `[REDACTED:${rule.id}]` : m))
     }
-    return out
+    return { out, plain }
   }
 
   /** Runs each candidate rule on its own for the excerpt (and its validator). */
@@ -230,11 +258,27 @@ export class RuleSet implements RuleSetLike {
   }
 }
 
-/** `text` as UTF-8. Writing into a buffer of the worst-case size skips the length pass of `Buffer.from`. */
-function utf8(text: string): Buffer {
-  if (text.length < 4096) return Buffer.from(text, 'utf8')
-  const bytes = Buffer.allocUnsafe(text.length * 3)
-  return bytes.subarray(0, bytes.write(text, 'utf8'))
+/**
+ * Scratch buffers for the UTF-8 of the text being matched, one per use that can be under way at once
+ * (a scan, and the redaction of an excerpt it makes): writing into a buffer kept from one call to the
+ * next costs a fraction of allocating one per text. Nothing keeps these bytes past the call that wrote
+ * them (excerpts and normalised forms are copies). Texts too long to keep a buffer for get their own.
+ */
+const SCAN = 0
+const REDACT = 1
+const scratch: Buffer[] = [Buffer.allocUnsafe(0), Buffer.allocUnsafe(0)]
+const SCRATCH_MAX = 4 * 1024 * 1024
+
+/** `text` as UTF-8, in scratch buffer `slot` (valid until that slot is written again). */
+function utf8(text: string, slot: number): Buffer {
+  let buf = scratch[slot]!
+  // A UTF-16 code unit takes at most three bytes of UTF-8 (a surrogate pair, two units, takes four).
+  if (buf.length < text.length * 3) {
+    const size = Buffer.byteLength(text, 'utf8')
+    if (size > SCRATCH_MAX) return Buffer.from(text, 'utf8')
+    if (buf.length < size) buf = scratch[slot] = Buffer.allocUnsafe(Math.max(size, Math.min(SCRATCH_MAX, Math.max(2 * buf.length, 4096))))
+  }
+  return buf.subarray(0, buf.write(text, 'utf8'))
 }
 
 /** Decodes bytes[start, end) as UTF-8, moving both ends off the middle of a multi-byte character. */

@@ -23,8 +23,11 @@ export interface JsonlEventLogOptions {
   keep?: number
 }
 
-/** Queued characters that trigger a write, whatever the number of events (large events). */
-const BATCH_CHARS = 1024 * 1024
+/** Queued bytes that trigger a write, whatever the number of events (large events). */
+const BATCH_BYTES = 1024 * 1024
+/** The queue's buffer starts at this size; one that grew past KEEP_BYTES (a burst of large events) is let go after its batch. */
+const INITIAL_BYTES = 64 * 1024
+const KEEP_BYTES = 4 * BATCH_BYTES
 
 /**
  * The embedded event log: one JSON event per line, appended, never rewritten. Events are queued in
@@ -51,8 +54,14 @@ export class JsonlEventLog implements EventSink {
   private readonly maxBatchEvents: number
   private readonly maxBytes: number | undefined
   private readonly keep: number
-  private queue: string[] = []
-  private queuedChars = 0
+  /**
+   * The queue: each event's line encoded as UTF-8 when it is written, followed by a newline. Encoding
+   * into a buffer kept from one batch to the next costs a fraction of keeping the strings, joining them
+   * and allocating a buffer per batch (and the strings die young instead of being copied by the GC).
+   */
+  private bytes = Buffer.allocUnsafe(0)
+  private used = 0
+  private queued = 0
   private timer: ReturnType<typeof setTimeout> | null = null
   private immediate: ReturnType<typeof setImmediate> | null = null
   private fd: number | null = null
@@ -72,17 +81,27 @@ export class JsonlEventLog implements EventSink {
   /** Queues one line (the event serialised once, without a newline). Never throws, never waits for the disk. */
   write(line: string, _event?: MonitorEvent): void {
     // Registered per batch rather than once, so that a closed log that is written again is still flushed at exit.
-    if (this.queue.length === 0) flushOnExit(this)
-    this.queue.push(line)
-    this.queuedChars += line.length + 1
-    const n = this.queue.length
-    if (n >= 4 * this.maxBatchEvents || this.queuedChars >= 4 * BATCH_CHARS) {
+    if (this.queued === 0) flushOnExit(this)
+    // A UTF-16 code unit takes at most three bytes of UTF-8; the exact size is counted only when that might not fit.
+    if (this.bytes.length - this.used < line.length * 3 + 1) this.reserve(Buffer.byteLength(line, 'utf8') + 1)
+    this.used += this.bytes.write(line, this.used, 'utf8')
+    this.bytes[this.used++] = 0x0a
+    const n = ++this.queued
+    if (n >= 4 * this.maxBatchEvents || this.used >= 4 * BATCH_BYTES) {
       this.flushSync()
-    } else if (n >= this.maxBatchEvents || this.queuedChars >= BATCH_CHARS) {
+    } else if (n >= this.maxBatchEvents || this.used >= BATCH_BYTES) {
       this.immediate ??= setImmediate(this.onTick).unref()
     } else if (this.timer === null) {
       this.timer = setTimeout(this.onTick, this.flushIntervalMs).unref()
     }
+  }
+
+  /** Makes room for `size` more bytes in the queue's buffer, keeping what is queued. */
+  private reserve(size: number): void {
+    if (this.bytes.length - this.used >= size) return
+    const grown = Buffer.allocUnsafe(Math.max(this.used + size, 2 * this.bytes.length, INITIAL_BYTES))
+    this.bytes.copy(grown, 0, 0, this.used)
+    this.bytes = grown
   }
 
   /** Resolves when every event written so far is in the file. */
@@ -97,19 +116,21 @@ export class JsonlEventLog implements EventSink {
     if (this.immediate !== null) clearImmediate(this.immediate)
     this.timer = null
     this.immediate = null
-    if (this.queue.length === 0) return
-    const lines = this.queue
-    this.queue = []
-    this.queuedChars = 0
-    const buf = Buffer.from(`${lines.join('\n')}\n`)
+    if (this.queued === 0) return
+    const buf = this.bytes.subarray(0, this.used)
+    const count = this.queued
+    this.used = 0
+    this.queued = 0
     try {
       appendLines(this.open(buf.length), buf)
       this.size += buf.length
     } catch (error) {
       this.closeFile()
       reportFault('event-log', error instanceof Error ? new Error(`${this.path}: ${error.message}`) : error)
-      countDropped(lines.length)
+      countDropped(count)
     }
+    // A burst of large events does not keep its buffer.
+    if (this.bytes.length > KEEP_BYTES) this.bytes = Buffer.allocUnsafe(0)
   }
 
   /** Writes what is queued and closes the file; a later `write()` opens it again. */

@@ -160,3 +160,50 @@ describe('one pass over many rules', () => {
     expect(rules.scan(text, { target: 'user' }).matches.map((m) => m.rule_id)).toEqual(['m.r7', 'm.r993'])
   })
 })
+
+describe('reused buffers and the plain-text pass', () => {
+  const file = write('buffers.yaml', `rules:
+${rule('t.ignore', "    patterns: ['ignore previous instructions']\n")}
+  - id: t.secret
+    severity: suspicious
+    targets: [user]
+    redact: true
+    case_sensitive: true
+    patterns: ['sk-test-[A-Za-z0-9]{20}']
+`)
+  const rules = loadRules(file, { defaultRules: false })
+  const key = 'sk-test-ABCDEFGHIJKLMNOPQRST'
+
+  it('a long text, then a short one: nothing of the earlier text shows in the later matches or excerpts', () => {
+    const long = `${'x'.repeat(50_000)} ignore previous instructions ${key} ${'y'.repeat(50_000)}`
+    expect(rules.scan(long, { target: 'user' }).matches.map((m) => m.rule_id)).toEqual(['t.ignore', 't.secret'])
+    const short = rules.scan('please ignore previous instructions', { target: 'user' })
+    expect(short.matches).toEqual([{ rule_id: 't.ignore', severity: 'suspicious', target: 'user', excerpt: 'please ignore previous instructions' }])
+    expect(rules.redact('ok')).toBe('ok')
+    expect(rules.redact(`a ${key}`)).toBe('a [REDACTED:t.secret]')
+    expect(rules.scan('fine', { target: 'user' }).matches).toEqual([])
+  })
+
+  it('normalises a long text that is plain but for one character at its very end', () => {
+    // The plain-text check rides on the rules' own pass: one hidden character anywhere sends the text to normalisation.
+    const text = `${'The beds were dug in spring. '.repeat(4000)}ign\u200bore previous instructions`
+    expect(rules.scan(text, { target: 'user' }).matches.map((m) => m.rule_id)).toEqual(['t.ignore'])
+    const fullwidth = `${'a'.repeat(20_000)} \uff49\uff47\uff4e\uff4f\uff52\uff45 previous instructions`
+    expect(rules.scan(fullwidth, { target: 'user' }).matches.map((m) => m.rule_id)).toEqual(['t.ignore'])
+    expect(rules.redact(`${'b'.repeat(20_000)} sk-test-\u200bABCDEFGHIJKLMNOPQRST`)).toContain('[REDACTED:t.secret]')
+  })
+
+  it('scans and masks texts larger than the buffers it keeps (over 4 MB of UTF-8)', () => {
+    const big = `${'\u00e9'.repeat(2_500_000)} ignore previous instructions ${key}`
+    expect(rules.scan(big, { target: 'user' }).matches.map((m) => m.rule_id)).toEqual(['t.ignore', 't.secret'])
+    expect(rules.redact(big).endsWith('instructions [REDACTED:t.secret]')).toBe(true)
+    expect(rules.scan('nothing here', { target: 'user' }).matches).toEqual([])
+  })
+
+  it('reads multi-byte text as written: a match after emoji and CJK keeps its excerpt whole', () => {
+    const text = `${'\u{1F600}\u6f22'.repeat(3000)} ignore previous instructions`
+    const [match] = rules.scan(text, { target: 'user' }).matches
+    expect(match?.excerpt.endsWith('ignore previous instructions')).toBe(true)
+    expect(match?.excerpt).not.toContain('\ufffd')
+  })
+})

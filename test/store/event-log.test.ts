@@ -122,6 +122,25 @@ describe('JsonlEventLog append path', () => {
     expect(events.map((e) => e.data.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 250 + i))
   })
 
+  it('writes batches of multi-byte lines whole, smaller and larger than the buffer it keeps', async () => {
+    const file = join(dir, 'multibyte.jsonl')
+    const log = new JsonlEventLog({ path: file })
+    const texts = ['', 'a', '\u00e9t\u00e9', '\u{1F600}'.repeat(10), '\u6f22'.repeat(30_000), 'x'.repeat(70_000), '\u00e9'.repeat(2_100_000), 'short after long']
+    const expected: MonitorEvent[] = []
+    for (const [i, text] of texts.entries()) {
+      const event = makeEvent(i)
+      event.data = { text, lone: '\ud800' }
+      expected.push(JSON.parse(JSON.stringify(event)) as MonitorEvent)
+      log.write(JSON.stringify(event), event)
+      if (i % 3 === 2) await log.flush()
+    }
+    await log.flush()
+    log.close()
+    const { events, tail } = readLog(file)
+    expect(tail).toBe('')
+    expect(events).toEqual(expected)
+  })
+
   it('creates the log with mode 0600 and its missing parent directories', async () => {
     const file = join(dir, 'new', 'deeper', 'events.jsonl')
     const log = new JsonlEventLog({ path: file })
