@@ -214,6 +214,13 @@ export class CallRecord {
     this.ctx.recorder.flushNow()
   }
 
+  /** Promise rejection handlers, made once per call: one records the error, the other also rethrows it. */
+  readonly recordError = (error: unknown): void => this.error(error)
+  readonly onFailure = (error: unknown): never => {
+    this.error(error)
+    throw error
+  }
+
   error(error: unknown): void {
     if (this.closed) return
     this.closed = true

@@ -25,9 +25,10 @@ export interface JsonlEventLogOptions {
 
 /** Queued bytes that trigger a write, whatever the number of events (large events). */
 const BATCH_BYTES = 1024 * 1024
-/** The queue's buffer starts at this size; one that grew past KEEP_BYTES (a burst of large events) is let go after its batch. */
+/** Queued bytes written at once, inline, by a producer that never yields: the queue's buffer grows to this size at most. */
+const MAX_QUEUED_BYTES = 4 * BATCH_BYTES
+/** The queue's buffer starts at this size; one made larger than MAX_QUEUED_BYTES (for one huge line) is let go after its batch. */
 const INITIAL_BYTES = 64 * 1024
-const KEEP_BYTES = 4 * BATCH_BYTES
 
 /**
  * The embedded event log: one JSON event per line, appended, never rewritten. Events are queued in
@@ -80,14 +81,19 @@ export class JsonlEventLog implements EventSink {
 
   /** Queues one line (the event serialised once, without a newline). Never throws, never waits for the disk. */
   write(line: string, _event?: MonitorEvent): void {
+    // A UTF-16 code unit takes at most three bytes of UTF-8; the exact size is counted only when that might not fit.
+    if (this.bytes.length - this.used < line.length * 3 + 1) {
+      const size = Buffer.byteLength(line, 'utf8') + 1
+      // What is queued is written rather than the buffer grown past its cap (a line larger than it gets room of its own).
+      if (this.used > 0 && this.used + size > MAX_QUEUED_BYTES) this.flushSync()
+      this.reserve(size)
+    }
     // Registered per batch rather than once, so that a closed log that is written again is still flushed at exit.
     if (this.queued === 0) flushOnExit(this)
-    // A UTF-16 code unit takes at most three bytes of UTF-8; the exact size is counted only when that might not fit.
-    if (this.bytes.length - this.used < line.length * 3 + 1) this.reserve(Buffer.byteLength(line, 'utf8') + 1)
     this.used += this.bytes.write(line, this.used, 'utf8')
     this.bytes[this.used++] = 0x0a
     const n = ++this.queued
-    if (n >= 4 * this.maxBatchEvents || this.used >= 4 * BATCH_BYTES) {
+    if (n >= 4 * this.maxBatchEvents || this.used >= MAX_QUEUED_BYTES) {
       this.flushSync()
     } else if (n >= this.maxBatchEvents || this.used >= BATCH_BYTES) {
       this.immediate ??= setImmediate(this.onTick).unref()
@@ -99,7 +105,7 @@ export class JsonlEventLog implements EventSink {
   /** Makes room for `size` more bytes in the queue's buffer, keeping what is queued. */
   private reserve(size: number): void {
     if (this.bytes.length - this.used >= size) return
-    const grown = Buffer.allocUnsafe(Math.max(this.used + size, 2 * this.bytes.length, INITIAL_BYTES))
+    const grown = Buffer.allocUnsafe(Math.max(this.used + size, Math.min(2 * this.bytes.length, MAX_QUEUED_BYTES), INITIAL_BYTES))
     this.bytes.copy(grown, 0, 0, this.used)
     this.bytes = grown
   }
@@ -130,7 +136,7 @@ export class JsonlEventLog implements EventSink {
       countDropped(count)
     }
     // A burst of large events does not keep its buffer.
-    if (this.bytes.length > KEEP_BYTES) this.bytes = Buffer.allocUnsafe(0)
+    if (this.bytes.length > MAX_QUEUED_BYTES) this.bytes = Buffer.allocUnsafe(0)
   }
 
   /** Writes what is queued and closes the file; a later `write()` opens it again. */

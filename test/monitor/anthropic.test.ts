@@ -151,6 +151,18 @@ describe('monitor(new Anthropic())', () => {
     expect(finish.data.partial).toBeUndefined()
   })
 
+  it('closes a stream: true call that is aborted and never read, without waiting for exit', async () => {
+    const { client, file } = setup()
+    const stream = await client.messages.create({ ...ask('Write a haiku about monitoring.'), stream: true })
+    stream.controller.abort()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const events = await readLog(file)
+    const start = events.find((e) => e.event === 'LLM_call_start')!
+    const closing = events.filter((e) => e.call_id === start.call_id && e.event !== 'LLM_call_start')
+    expect(closing.map((e) => e.event)).toEqual(['LLM_call_finish'])
+    expect(closing[0]!.data.partial).toBe(true)
+  })
+
   it('records messages.stream() once, under its own name, with the tool call parsed', async () => {
     const { client, file } = setup()
     const before = messageRequests()
