@@ -163,6 +163,47 @@ describe('monitor(new Anthropic())', () => {
     expect(closing[0]!.data.partial).toBe(true)
   })
 
+  it('records a stream read through a Proxy of it, or an object made from it, like the stream itself', async () => {
+    const { client, bare, file } = setup()
+    const read = async (c: Anthropic, wrap: (s: object) => object) => {
+      const stream = await c.messages.create({ ...ask('Write a haiku about monitoring.'), stream: true })
+      const types: string[] = []
+      for await (const event of wrap(stream) as typeof stream) types.push(event.type)
+      return types
+    }
+    for (const wrap of [(s: object) => new Proxy(s, {}), (s: object) => Object.create(s) as object]) {
+      expect(await read(client, wrap)).toEqual(await read(bare, wrap))
+    }
+    const events = await readLog(file)
+    const starts = events.filter((e) => e.event === 'LLM_call_start')
+    expect(starts).toHaveLength(2)
+    for (const start of starts) {
+      expect(events.filter((e) => e.call_id === start.call_id && e.event !== 'LLM_call_start').map((e) => e.event)).toEqual(['LLM_call_finish'])
+    }
+  })
+
+  it('keeps asResponse() and parseResponse working when called through a Proxy of the promise or detached', async () => {
+    const { client, bare, file } = setup()
+    const viaProxy = async (c: Anthropic) => (await new Proxy(c.messages.create(ask('Hello there')), {}).asResponse()).status
+    expect(await viaProxy(client)).toBe(await viaProxy(bare))
+    // The SDK hands the parser the response it fetched; a parser read off the promise and called on its own works too.
+    const detached = async (c: Anthropic) => {
+      const promise = c.messages.create(ask('Hello there')) as unknown as {
+        parseResponse: (client: unknown, props: unknown) => Promise<{ content: unknown }>
+        _responseProps: () => Promise<unknown>
+      }
+      const parse = promise.parseResponse
+      return (await parse(c, await promise._responseProps())).content
+    }
+    expect(await detached(client)).toEqual(await detached(bare))
+    const events = await readLog(file)
+    const starts = events.filter((e) => e.event === 'LLM_call_start')
+    expect(starts).toHaveLength(2)
+    for (const start of starts) {
+      expect(events.filter((e) => e.call_id === start.call_id && e.event !== 'LLM_call_start').map((e) => e.event)).toEqual(['LLM_call_finish'])
+    }
+  })
+
   it('records messages.stream() once, under its own name, with the tool call parsed', async () => {
     const { client, file } = setup()
     const before = messageRequests()
