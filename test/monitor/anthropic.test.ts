@@ -26,6 +26,16 @@ function setup(agentId = 'test-agent') {
   return { file, bare, client }
 }
 
+/** The log holds `n` calls, each closed by exactly one LLM_call_finish. */
+async function expectFinishedCalls(file: string, n: number) {
+  const events = await readLog(file)
+  const starts = events.filter((e) => e.event === 'LLM_call_start')
+  expect(starts).toHaveLength(n)
+  for (const start of starts) {
+    expect(events.filter((e) => e.call_id === start.call_id && e.event !== 'LLM_call_start').map((e) => e.event)).toEqual(['LLM_call_finish'])
+  }
+}
+
 const messageRequests = () => server.requests.filter((r) => r.path === '/v1/messages').length
 
 describe('monitor(new Anthropic())', () => {
@@ -174,12 +184,7 @@ describe('monitor(new Anthropic())', () => {
     for (const wrap of [(s: object) => new Proxy(s, {}), (s: object) => Object.create(s) as object]) {
       expect(await read(client, wrap)).toEqual(await read(bare, wrap))
     }
-    const events = await readLog(file)
-    const starts = events.filter((e) => e.event === 'LLM_call_start')
-    expect(starts).toHaveLength(2)
-    for (const start of starts) {
-      expect(events.filter((e) => e.call_id === start.call_id && e.event !== 'LLM_call_start').map((e) => e.event)).toEqual(['LLM_call_finish'])
-    }
+    await expectFinishedCalls(file, 2)
   })
 
   it('keeps asResponse() and parseResponse working when called through a Proxy of the promise or detached', async () => {
@@ -196,12 +201,7 @@ describe('monitor(new Anthropic())', () => {
       return (await parse(c, await promise._responseProps())).content
     }
     expect(await detached(client)).toEqual(await detached(bare))
-    const events = await readLog(file)
-    const starts = events.filter((e) => e.event === 'LLM_call_start')
-    expect(starts).toHaveLength(2)
-    for (const start of starts) {
-      expect(events.filter((e) => e.call_id === start.call_id && e.event !== 'LLM_call_start').map((e) => e.event)).toEqual(['LLM_call_finish'])
-    }
+    await expectFinishedCalls(file, 2)
   })
 
   it('records messages.stream() once, under its own name, with the tool call parsed', async () => {
