@@ -251,10 +251,6 @@ function settle(value: unknown, call: CallRecord, stream: boolean, extra?: Recor
 
 /**
  * The SDKs' `APIPromise` is returned as it is (its helpers depend on it): the monitor hooks the two
- * fields it reads, the response (status, or the error the client threw) and the body parser.
- */
-/**
- * The SDKs' `APIPromise` is returned as it is (its helpers depend on it): the monitor hooks the two
  * fields it reads, the response (status, or the error the client threw) and the body parser. The hooks
  * are taken off again when the call closes: V8 may have put the promise in the old generation, and while
  * it points at a call's closures every young-generation GC keeps them and what they hold alive until the

@@ -33,6 +33,12 @@ for (let cp = 0; cp <= 0x9f; cp++) {
 set(CHANGES, 0xfffd)
 set(GAPS, 0xfffd)
 
+/**
+ * An RE2 pattern for any character normalisation could change: everything but printable ASCII, tab, LF
+ * and CR, none of which the CHANGES table above holds. Text it does not match is its own normal form.
+ */
+export const NOT_PLAIN = '[^\\t\\n\\r\\x20-\\x7e]'
+
 const NOTHING = Buffer.alloc(0)
 const SPACE = Buffer.from(' ')
 const replacements = new Map<number, Buffer>()

@@ -6,7 +6,7 @@ import RE2 from 're2'
 import type { Alert, RuleMatch, RuleSetLike, ScanResult, Target } from '../types.js'
 import { TARGETS } from '../types.js'
 import { withoutCaptures } from './compile.js'
-import { normalizedForms } from './normalize.js'
+import { NOT_PLAIN, normalizedForms } from './normalize.js'
 import type { Rule } from './schema.js'
 import { VALIDATORS } from './validators.js'
 
@@ -20,11 +20,10 @@ interface CompiledRule {
 }
 
 /**
- * Matches any character that normalisation could change: everything but printable ASCII, tab, LF and
- * CR. Added to a set of rules, it tells in the same pass over the text whether that pass was enough
- * (most text is plain) or the text must be normalised first, so plain text is read once, not twice.
+ * Added to a set of rules, the normaliser's "may change" pattern tells in the same pass over the text
+ * whether that pass was enough (most text is plain) or the text must be normalised first, so plain text
+ * is read once, not twice.
  */
-const NOT_PLAIN = '[^\\t\\n\\r\\x20-\\x7e]'
 const NOT_PLAIN_RE = new RE2(NOT_PLAIN, 'u')
 
 /** What one pass of a group found: the rules whose patterns occur, and whether the text is plain. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import RE2 from 're2'
 import { loadRules } from '../../src/rules/index.js'
+import { NOT_PLAIN, normalizedForms } from '../../src/rules/normalize.js'
 import { ruleDir } from './helpers.js'
 
 const { write } = ruleDir()
@@ -173,6 +175,19 @@ ${rule('t.ignore', "    patterns: ['ignore previous instructions']\n")}
 `)
   const rules = loadRules(file, { defaultRules: false })
   const key = 'sk-test-ABCDEFGHIJKLMNOPQRST'
+
+  it("agrees with the normaliser: every character the plain-text pattern lets through is one normalisation keeps", () => {
+    const notPlain = new RE2(NOT_PLAIN, 'u')
+    for (let cp = 0; cp <= 0x2000; cp++) {
+      const text = `a${String.fromCodePoint(cp)}b`
+      if (notPlain.test(text)) continue
+      const bytes = Buffer.from(text, 'utf8')
+      expect(normalizedForms(bytes)[0]).toBe(bytes)
+    }
+    expect(notPlain.test('\u200b')).toBe(true)
+    expect(notPlain.test('\x7f')).toBe(true)
+    expect(notPlain.test('plain text\twith\r\nbreaks')).toBe(false)
+  })
 
   it('a long text, then a short one: nothing of the earlier text shows in the later matches or excerpts', () => {
     const long = `${'x'.repeat(50_000)} ignore previous instructions ${key} ${'y'.repeat(50_000)}`
