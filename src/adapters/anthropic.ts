@@ -1,4 +1,5 @@
 import type { Adapter, CallSpec, RequestInfo, ResponseInfo, StreamAccumulator, Target, TextPart } from '../types.js'
+import { toolInputText } from './tool-input.js'
 
 /**
  * The built-in adapter for `@anthropic-ai/sdk`: `messages.create` (plain and `stream: true`) under
@@ -85,7 +86,7 @@ function pushContent(texts: TextPart[], content: unknown, target: Target): void 
       }
       case 'tool_use':
         // An earlier assistant turn's tool call, sent back as history.
-        texts.push({ target: 'assistant', text: safeJson(block.input ?? {}) })
+        texts.push({ target: 'assistant', text: toolInputText(block.input ?? {}) })
         break
       case 'image':
         break
@@ -108,7 +109,7 @@ function responseTexts(message: { content?: Block[] }): TextPart[] {
     if (!isObject(block)) continue
     if (block.type === 'text' && typeof block.text === 'string') texts.push({ target: 'response', text: block.text })
     else if (block.type === 'tool_use' || block.type === 'server_tool_use') {
-      texts.push({ target: 'tool_input', text: typeof block.input === 'string' ? block.input : safeJson(block.input ?? {}) })
+      texts.push({ target: 'tool_input', text: toolInputText(block.input ?? {}) })
     }
   }
   return texts

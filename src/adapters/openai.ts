@@ -1,5 +1,6 @@
 import type { Adapter, CallSpec, RequestInfo, ResponseInfo, StreamAccumulator, Target, TextPart } from '../types.js'
 import { protoNamed, safeJson } from './anthropic.js'
+import { toolInputText } from './tool-input.js'
 
 /**
  * The built-in adapter for the `openai` package, recognised by its shape (the package is never imported):
@@ -120,7 +121,7 @@ function readChatResponse(result: unknown): ResponseInfo {
     if (typeof m.content === 'string' && m.content !== '') texts.push({ target: 'response', text: m.content })
     if (typeof m.refusal === 'string' && m.refusal !== '') texts.push({ target: 'response', text: m.refusal })
     for (const call of arrayOf<{ function?: { arguments?: unknown } }>(m.tool_calls)) {
-      if (typeof call?.function?.arguments === 'string') texts.push({ target: 'tool_input', text: call.function.arguments })
+      if (typeof call?.function?.arguments === 'string') texts.push({ target: 'tool_input', text: toolInputText(call.function.arguments) })
     }
   }
   return {
@@ -244,7 +245,7 @@ function readResponsesResponse(result: unknown): ResponseInfo {
   for (const item of arrayOf<Item>(response.output)) {
     if (!isObject(item)) continue
     if (item.type === 'message') pushContent(texts, item.content, 'response')
-    else if (item.type === 'function_call' && typeof item.arguments === 'string') texts.push({ target: 'tool_input', text: item.arguments })
+    else if (item.type === 'function_call' && typeof item.arguments === 'string') texts.push({ target: 'tool_input', text: toolInputText(item.arguments) })
   }
   return { response: result, usage: isObject(response.usage) ? response.usage : undefined, texts, data: { stop_reason: response.status ?? null } }
 }
@@ -289,7 +290,7 @@ class ResponseAccumulator implements StreamAccumulator {
     if (this.final) return info
     // Cut short: what was generated so far is in the deltas, not in the snapshot.
     for (const [key, text] of this.deltas) {
-      info.texts!.push({ target: key.startsWith('response.output_text') ? 'response' : 'tool_input', text })
+      info.texts!.push(key.startsWith('response.output_text') ? { target: 'response', text } : { target: 'tool_input', text: toolInputText(text) })
     }
     info.data = { ...info.data, partial: true, partial_output: Object.fromEntries(this.deltas) }
     return info

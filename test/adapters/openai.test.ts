@@ -204,7 +204,7 @@ describe('openai adapter: what is scanned', () => {
     }).texts
     expect(out).toEqual([
       { target: 'response', text: 'hello' },
-      { target: 'tool_input', text: '{"cmd":"ls"}' },
+      { target: 'tool_input', text: 'cmd\nls' },
     ])
   })
 

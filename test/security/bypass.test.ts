@@ -153,3 +153,35 @@ describe('blockDangerousResponses: a dangerous tool call never reaches the appli
     await expect(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })).rejects.toBeInstanceOf(MonitorBlockedError)
   })
 })
+
+describe('a dangerous command in a tool call is read as the tool reads it, not as JSON text', () => {
+  // In JSON text the command is followed by its closing quote, and quotes and newlines inside it are escapes.
+  const commands = ['rm -rf /', 'rm -rf ~', 'rm -rf *', 'cd /app && rm -rf .', 'python -c "import os; os.system(\'rm -rf /\')"', 'echo start\nrm -rf /']
+
+  it.each(commands)('Anthropic tool_use input %j is blocked (blockDangerousResponses) and flagged dangerous', async (command) => {
+    const toolMessage = { ...OK, content: [{ type: 'tool_use', id: 'tu_1', name: 'bash', input: { command } }], stop_reason: 'tool_use' }
+    const { client, file } = anthropic(() => ({ body: toolMessage }), { blockDangerousResponses: true })
+    await expect(client.messages.create({ ...base, messages: [{ role: 'user', content: 'clean up' }] })).rejects.toBeInstanceOf(MonitorBlockedError)
+    const finish = (await readLog(file)).find((e) => e.event === 'LLM_call_finish')!
+    expect(finish.data.alert).toBe('dangerous')
+    expect((finish.data.security as { matches: Array<{ target: string }> }).matches[0]!.target).toBe('tool_input')
+  })
+
+  it('OpenAI tool-call arguments (a JSON string) are read the same way', async () => {
+    const completion = {
+      id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4o',
+      choices: [{ index: 0, finish_reason: 'tool_calls', logprobs: null, message: { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'sh', arguments: '{"command":"rm -rf /"}' } }] } }],
+      usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+    }
+    const wire = wireFetch(() => ({ body: completion }), { 'x-request-id': 'req_1' })
+    const client = monitor(new OpenAI({ apiKey: 'sk-proj-test-0123456789', fetch: wire.fetch, maxRetries: 0 }), { store: tempLog(), blockDangerousResponses: true })
+    await expect(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })).rejects.toBeInstanceOf(MonitorBlockedError)
+  })
+
+  it('harmless tool calls stay clean', async () => {
+    const toolMessage = { ...OK, content: [{ type: 'tool_use', id: 'tu_1', name: 'bash', input: { command: 'rm -rf ./build', paths: ['/tmp/x'] } }], stop_reason: 'tool_use' }
+    const { client, file } = anthropic(() => ({ body: toolMessage }), { blockDangerousResponses: true })
+    await client.messages.create({ ...base, messages: [{ role: 'user', content: 'clean up' }] })
+    expect((await readLog(file)).find((e) => e.event === 'LLM_call_finish')!.data.alert).toBe('none')
+  })
+})
