@@ -5,6 +5,10 @@ export default defineConfig([
     // The library: ESM and CommonJS with types, one entry per export.
     entry: { index: 'src/index.ts', db: 'src/db.ts' },
     format: ['esm', 'cjs'],
+    // One copy of the shared code for both entries in each format (esbuild splits ESM; tsup's splitting
+    // does it for CommonJS too): `require('cylestio-monitor')` and `require('cylestio-monitor/db')` must
+    // share the sinks, or a query would not see (and write first) what the monitored client has queued.
+    splitting: true,
     dts: true,
     // import.meta.url in the CommonJS build (rule packs are found relative to the module).
     shims: true,

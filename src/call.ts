@@ -3,9 +3,11 @@ import { performance } from 'node:perf_hooks'
 import { MonitorBlockedError } from './errors.js'
 import { reportFault } from './faults.js'
 import type { Recorder } from './recorder.js'
+import { settleBeforeFlush } from './store/index.js'
 import { TARGETS } from './types.js'
 import type {
   Alert,
+  MonitorEvent,
   CallSpec,
   RequestInfo,
   ResponseInfo,
@@ -91,10 +93,24 @@ export function scanTexts(rules: RuleSetLike, texts: TextPart[] | undefined): Te
  * its own: at exit it is closed as partial, so no call is left without its closing event.
  */
 const openStreams = new Set<CallRecord>()
+/** Calls read only through `.asResponse()` so far, whose closing event waits a turn for a parse (see `rawFinish`). */
+const pendingRaw = new Map<CallRecord, () => void>()
 let closingAtExit = false
 
+function closePendingRaw(): void {
+  for (const finish of pendingRaw.values()) finish()
+}
+settleBeforeFlush(closePendingRaw)
+
 function closeOpenStreams(): void {
+  closePendingRaw()
   for (const call of openStreams) call.endAtExit()
+}
+
+function closeAtExit(): void {
+  if (closingAtExit) return
+  closingAtExit = true
+  process.once('exit', closeOpenStreams)
 }
 
 /**
@@ -157,15 +173,47 @@ export class CallRecord {
 
   /** A non-streamed result arrived. Returns the error to throw when a dangerous response must be blocked. */
   finish(result: unknown, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
-    if (this.closed) return undefined
-    let info: ResponseInfo
+    if (this.closed) return this.raw ? this.judgeLate(this.read(result)) : undefined
+    return this.close(this.read(result), extra)
+  }
+
+  private read(result: unknown): ResponseInfo {
     try {
-      info = this.spec.response ? this.spec.response(result) : { response: result }
+      return this.spec.response ? this.spec.response(result) : { response: result }
     } catch (error) {
       reportFault('adapter', error)
-      info = {}
+      return {}
     }
-    return this.close(info, extra)
+  }
+
+  /**
+   * The raw response was handed to the user (`.asResponse()`) and its body has not been parsed. The closing
+   * event waits a turn: a parse started by then (`withResponse()`, `await` right after) closes the call
+   * with the parsed response instead. Without one, the call closes as a raw response; a parse after that
+   * is still judged (see `judgeLate`).
+   */
+  rawFinish(extra: Record<string, unknown>, parsed: () => boolean): void {
+    if (this.closed || pendingRaw.has(this)) return
+    const finish = () => {
+      pendingRaw.delete(this)
+      if (this.closed || parsed()) return
+      this.raw = true
+      this.finish(null, { ...extra, raw_response: true })
+    }
+    pendingRaw.set(this, finish)
+    closeAtExit()
+    setImmediate(finish)
+  }
+
+  /** Closed as a raw response before its body was parsed: the parsed body, when it comes, is still judged. */
+  private raw = false
+  private closingEvent: MonitorEvent | undefined
+
+  /** A dangerous response read after the call closed is blocked all the same (nothing more is recorded). */
+  private judgeLate(info: ResponseInfo): MonitorBlockedError | undefined {
+    if (!this.ctx.blockDangerousResponses || !this.closingEvent) return undefined
+    const scan = scanTexts(this.ctx.rules, info.texts)
+    return scan.alert === 'dangerous' ? new MonitorBlockedError(scan.matches, this.closingEvent) : undefined
   }
 
   /** Starts watching a streamed result. */
@@ -174,10 +222,7 @@ export class CallRecord {
     try {
       this.accumulator = this.spec.stream()
       openStreams.add(this)
-      if (!closingAtExit) {
-        closingAtExit = true
-        process.once('exit', closeOpenStreams)
-      }
+      closeAtExit()
       return true
     } catch (error) {
       reportFault('adapter', error)
@@ -186,7 +231,7 @@ export class CallRecord {
   }
 
   chunk(value: unknown): void {
-    if (this.closed || !this.accumulator) return
+    if ((this.closed && !this.raw) || !this.accumulator) return
     try {
       if (this.accumulator.push(value) === true && this.firstTokenAt === undefined) this.firstTokenAt = performance.now()
     } catch (error) {
@@ -197,7 +242,10 @@ export class CallRecord {
 
   /** The stream ended (`partial`: the user stopped reading it before its end). */
   endStream(partial: boolean, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
-    if (this.closed) return undefined
+    if (this.closed) {
+      openStreams.delete(this)
+      return this.raw && this.accumulator ? this.judgeLate(this.accumulator.result()) : undefined
+    }
     let info: ResponseInfo = {}
     try {
       if (this.accumulator) info = this.accumulator.result()
@@ -258,6 +306,7 @@ export class CallRecord {
       alert: scan.alert,
       security: { matches: scan.matches },
     }, undefined, scan.clean)
+    this.closingEvent = event
     if (scan.alert === 'dangerous' && ctx.blockDangerousResponses) {
       ctx.recorder.flushNow()
       return new MonitorBlockedError(scan.matches, event)

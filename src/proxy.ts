@@ -292,9 +292,8 @@ function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boo
   const asResponseHook = function (this: SdkApiPromise): Promise<unknown> {
     return asResponse.call(this).then((response) => {
       if (!promise.parsedPromise) {
-        const extra = requestId(undefined, { response })
-        call.finish(null, { ...extra, raw_response: true, status: (response as { status?: number }).status })
-        unhook()
+        const extra = { ...requestId(undefined, { response }), status: (response as { status?: number }).status }
+        call.rawFinish(extra, () => promise.parsedPromise !== undefined)
       }
       return response
     })

@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -33,5 +35,21 @@ describe('builds', () => {
     expect(names).toEqual(expect.arrayContaining(EXPECTED))
     expect(db).toEqual(expect.arrayContaining(['getEventsByChannel', 'getEventsByType']))
     expect(rules).toBeGreaterThan(20)
+  })
+  it.each([
+    ['CommonJS', ['-e'], "const { monitor } = require('cylestio-monitor'); const { getEventsByChannel } = require('cylestio-monitor/db');"],
+    ['ESM', ['--input-type=module', '-e'], "const { monitor } = await import('cylestio-monitor'); const { getEventsByChannel } = await import('cylestio-monitor/db');"],
+  ])('%s: a query through the /db entry sees the call the root entry just recorded, without flush()', (_, flags, load) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cylestio-build-')), 'events.jsonl')
+    const script = `(async () => { ${load}
+      const message = { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 1, output_tokens: 1 } }
+      const client = { messages: { create: async () => message } }
+      const adapter = { name: 'plain', calls: { 'messages.create': { request: (args) => ({ params: args[0], texts: [] }) } } }
+      const monitored = monitor(client, { agentId: 'build', store: ${JSON.stringify(file)}, adapters: [adapter] })
+      await monitored.messages.create({ model: 'm' })
+      const events = await getEventsByChannel('LLM', { file: ${JSON.stringify(file)} })
+      console.log(JSON.stringify(events.map((e) => e.event)))
+    })()`
+    expect(JSON.parse(node([...flags, script]))).toEqual(['LLM_call_start', 'LLM_call_finish'])
   })
 })

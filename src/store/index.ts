@@ -3,7 +3,7 @@
  */
 export { JsonlEventLog, type JsonlEventLogOptions } from './jsonl-event-log.js'
 export { JsonlEventFile } from './jsonl-event-file.js'
-export { resolveSink, flush, type StoreOption } from './sinks.js'
+export { resolveSink, flush, settleBeforeFlush, type StoreOption } from './sinks.js'
 export type { LowdbLike } from './lowdb-sink.js'
 export {
   getEventsByChannel,

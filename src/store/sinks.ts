@@ -12,6 +12,14 @@ export type { StoreOption }
 
 /** Every sink handed out by `resolveSink`, so that `flush()` reaches them all. */
 const resolved = new Set<EventSink>()
+/** Events that are decided but not recorded yet (a call read only as a raw response): recorded before a flush. */
+const beforeFlush = new Set<() => void>()
+
+/** Runs `settle` at the start of every `flush()`. @internal */
+export function settleBeforeFlush(settle: () => void): void {
+  beforeFlush.add(settle)
+}
+
 /** One writer per absolute path per process: several monitored clients share it. */
 const byPath = new Map<string, EventSink>()
 
@@ -41,6 +49,7 @@ export function resolveSink(store: StoreOption | undefined): { sink: EventSink |
  * disk. Never rejects: a sink that fails is reported (see `getMonitorHealth()`).
  */
 export async function flush(): Promise<void> {
+  for (const settle of beforeFlush) settle()
   // `async`: a sink whose flush throws synchronously (or has none) is reported, not thrown.
   const results = await Promise.allSettled([...resolved].map(async (sink) => sink.flush?.()))
   for (const r of results) if (r.status === 'rejected') reportFault('sink', r.reason)

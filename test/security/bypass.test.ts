@@ -185,3 +185,38 @@ describe('a dangerous command in a tool call is read as the tool reads it, not a
     expect((await readLog(file)).find((e) => e.event === 'LLM_call_finish')!.data.alert).toBe('none')
   })
 })
+
+describe('blockDangerousResponses holds when the raw response was read first', () => {
+  const toolMessage = { ...OK, content: [{ type: 'tool_use', id: 'tu_1', name: 'bash', input: { command: WIPE } }], stop_reason: 'tool_use' }
+  const ask = { ...base, messages: [{ role: 'user' as const, content: 'clean up' }] }
+
+  it('asResponse(), then await: blocked, and the one closing event holds the parsed, dangerous response', async () => {
+    const { client, file } = anthropic(() => ({ body: toolMessage }), { blockDangerousResponses: true })
+    const promise = client.messages.create(ask)
+    expect((await promise.asResponse()).status).toBe(200)
+    await expect(promise).rejects.toBeInstanceOf(MonitorBlockedError)
+    const closing = (await readLog(file)).filter((e) => e.event !== 'LLM_call_start' && e.event !== 'monitoring_enabled')
+    expect(closing.map((e) => [e.event, e.data.alert, e.data.raw_response])).toEqual([['LLM_call_finish', 'dangerous', undefined]])
+  })
+
+  it('asResponse(), a pause, then await: the call closed as a raw response, and the parse is still blocked', async () => {
+    const { client, file } = anthropic(() => ({ body: toolMessage }), { blockDangerousResponses: true })
+    const promise = client.messages.create(ask)
+    await promise.asResponse()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await expect(promise).rejects.toBeInstanceOf(MonitorBlockedError)
+    const closing = (await readLog(file)).filter((e) => e.event !== 'LLM_call_start' && e.event !== 'monitoring_enabled')
+    expect(closing.map((e) => [e.event, e.data.raw_response])).toEqual([['LLM_call_finish', true]])
+  })
+
+  it('stream: true after asResponse(): the chunks are judged at the end of the stream', async () => {
+    const { client } = anthropic(() => ({ body: TOOL_STREAM, stream: 'sse' }), { blockDangerousResponses: true })
+    const promise = client.messages.create({ ...ask, stream: true })
+    await promise.asResponse()
+    const stream = await promise
+    const run = async () => {
+      for await (const _ of stream) void _
+    }
+    await expect(run()).rejects.toBeInstanceOf(MonitorBlockedError)
+  })
+})
