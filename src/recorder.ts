@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { reportFault } from './faults.js'
 import type { EventSink, MonitorEvent, RuleSetLike } from './types.js'
 
@@ -125,6 +126,8 @@ export class Recorder {
   }
 }
 
+/** The largest time value a `Date` holds (±100,000,000 days). */
+const MAX_TIME = 8.64e15
 let minuteStart = -1
 let minutePrefix = ''
 
@@ -133,7 +136,11 @@ let minutePrefix = ''
  * minute, the seconds and milliseconds by arithmetic.
  * @internal
  */
-export function isoNow(now = Date.now()): string {
+export function isoNow(clock = Date.now()): string {
+  // A clock that is not a whole number (a patched `Date.now`): the time `Date` would make of it, or, when it is
+  // no time at all (NaN, ±Infinity, out of range), the process's own monotonic clock rather than a throw.
+  let now = Math.trunc(clock)
+  if (!(Math.abs(now) <= MAX_TIME)) now = Math.trunc(performance.timeOrigin + performance.now())
   const inMinute = now % 60_000
   if (now - inMinute !== minuteStart || inMinute < 0) {
     if (inMinute < 0) return new Date(now).toISOString() // before 1970: not worth a fast path

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { monitor } from '../../src/index.js'
 import { isoNow } from '../../src/recorder.js'
 
 describe('event timestamps', () => {
@@ -31,5 +32,31 @@ describe('event timestamps', () => {
     const stamp = Date.parse(isoNow())
     expect(stamp).toBeGreaterThanOrEqual(before)
     expect(stamp).toBeLessThanOrEqual(Date.now())
+  })
+  it('come from a clock that is not a whole number as Date would make them, and never throw', () => {
+    expect(isoNow(Date.UTC(2026, 11, 3, 15, 0, 0, 5) + 0.7)).toBe('2026-12-03T15:00:00.005Z')
+    expect(isoNow(1.5)).toBe(new Date(1.5).toISOString())
+    for (const broken of [Number.NaN, Number.POSITIVE_INFINITY, 9e15]) {
+      const stamp = isoNow(broken)
+      expect(Math.abs(Date.parse(stamp) - (performance.timeOrigin + performance.now()))).toBeLessThan(5000)
+    }
+  })
+  it('a broken Date.now() does not break a monitored call', async () => {
+    const events: Array<{ timestamp: string }> = []
+    const client = { messages: { create: async (params: { model: string }) => ({ model: params.model, text: 'ok' }) } }
+    const adapter = { name: 'plain', calls: { 'messages.create': { request: (args: unknown[]) => ({ params: args[0], texts: [] }) } } }
+    const monitored = monitor(client, { store: false, adapters: [adapter], onEvent: (e) => events.push(e) })
+    const now = Date.now
+    try {
+      for (const broken of [() => Number.NaN, () => 1.5e12 + 0.25]) {
+        Date.now = broken
+        await expect(monitored.messages.create({ model: 'm' })).resolves.toEqual({ model: 'm', text: 'ok' })
+      }
+    } finally {
+      Date.now = now
+    }
+    // monitoring_enabled, then a start and a finish per call
+    expect(events).toHaveLength(5)
+    for (const e of events) expect(e.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
   })
 })
