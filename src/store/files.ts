@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs'
+import { mkdirSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 
 /**
@@ -39,4 +39,30 @@ export function logFiles(path: string): string[] {
   const files = rotated.map((n) => join(dirname(abs), `${prefix}${n}`))
   if (current) files.push(abs)
   return files
+}
+
+/**
+ * Creates `dir` and its missing parents, one level at a time (mode 0700 by default). Not
+ * `mkdirSync(dir, { recursive: true })`: on a path under /proc that Node call spins forever (the kernel
+ * answers ENOENT for a directory that cannot be made), freezing the process; here it fails with that error.
+ * @internal
+ */
+export function makeDirs(dir: string, mode = 0o700): void {
+  const missing: string[] = []
+  for (let current = resolve(dir); ; ) {
+    const st = statSync(current, { throwIfNoEntry: false })
+    if (st) break // a file in the way makes the mkdir below (or the open after it) fail with a clear code
+    missing.push(current)
+    const parent = dirname(current)
+    if (parent === current) break
+    current = parent
+  }
+  for (const path of missing.reverse()) {
+    try {
+      mkdirSync(path, { mode })
+    } catch (error) {
+      // Made by another process in the meantime: fine.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw error
+    }
+  }
 }

@@ -1,8 +1,8 @@
-import { closeSync, mkdirSync } from 'node:fs'
+import { closeSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
-import { logFiles } from './files.js'
+import { logFiles, makeDirs } from './files.js'
 import { parseLine, scanLines } from './scan.js'
 
 /**
@@ -46,7 +46,7 @@ export class JsonlEventFile {
   async write(data: { events: MonitorEvent[] }): Promise<void> {
     const fresh = data.events.filter((event) => !this.onDisk.has(event))
     if (fresh.length === 0) return
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
+    makeDirs(dirname(this.path))
     const fd = openForAppend(this.path)
     try {
       appendLines(fd, Buffer.from(`${fresh.map((event) => JSON.stringify(event)).join('\n')}\n`))

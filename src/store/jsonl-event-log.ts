@@ -1,10 +1,10 @@
-import { closeSync, fstatSync, mkdirSync, renameSync, statSync } from 'node:fs'
+import { closeSync, fstatSync, renameSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { countDropped, reportFault } from '../faults.js'
 import type { EventSink, MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
 import { flushOnExit, forgetOnExit } from './exit.js'
-import { rotatedPath } from './files.js'
+import { makeDirs, rotatedPath } from './files.js'
 
 export interface JsonlEventLogOptions {
   /** The log file (one JSON event per line). Missing parent directories are created on the first open. */
@@ -157,7 +157,7 @@ export class JsonlEventLog implements EventSink {
       else this.size = st.size
     }
     if (this.fd === null) {
-      if (!this.openedOnce) mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
+      if (!this.openedOnce) makeDirs(dirname(this.path))
       const fd = openForAppend(this.path)
       const st = fstatSync(fd)
       this.fd = fd

@@ -1,10 +1,9 @@
-import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { JSONFileSync } from 'lowdb/node'
 import { LowSync } from 'lowdb'
 import { countDropped, reportFault } from '../faults.js'
 import type { EventSink, MonitorEvent, StoreOption } from '../types.js'
-import { defaultEventsPath } from './files.js'
+import { defaultEventsPath, makeDirs } from './files.js'
 import { JsonlEventLog } from './jsonl-event-log.js'
 import { isLowdb, LowdbEventSink } from './lowdb-sink.js'
 
@@ -77,7 +76,7 @@ function remember(sink: EventSink): EventSink {
 function openLowdbJson(path: string): EventSink {
   const db = new LowSync<{ events: MonitorEvent[] }>(new JSONFileSync(path), { events: [] })
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    makeDirs(dirname(path))
     db.read()
     return new LowdbEventSink(db)
   } catch (error) {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -99,5 +100,21 @@ describe('events CLI flags', () => {
       expect(err).toContain(`"${value}"`)
     }
     expect((await run(eventsCommand, ['--file', file, '--since', '2020-01-01'])).code).toBe(0)
+  })
+})
+
+describe('a store path that cannot be created', () => {
+  it('under /proc: the batch is dropped and reported; the process does not hang (a recursive mkdir there spins forever)', () => {
+    const script = `const { monitor, flush, getMonitorHealth } = await import('cylestio-monitor')
+      const client = { messages: { create: async () => ({ text: 'ok' }) } }
+      const adapter = { name: 'plain', calls: { 'messages.create': { request: (args) => ({ params: args[0], texts: [] }) } } }
+      const monitored = monitor(client, { store: '/proc/self/cylestio-nope/events.jsonl', adapters: [adapter] })
+      const answer = await monitored.messages.create({ model: 'm' })
+      await flush()
+      console.log(JSON.stringify({ answer, dropped: getMonitorHealth().droppedEvents }))`
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: join(__dirname, '../..'), encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'] })
+    const { answer, dropped } = JSON.parse(out.trim()) as { answer: unknown; dropped: number }
+    expect(answer).toEqual({ text: 'ok' })
+    expect(dropped).toBeGreaterThanOrEqual(2)
   })
 })
