@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -198,13 +199,8 @@ async function follow(
           )
         }
       }
-      await new Promise<void>((done) => {
-        const timer = setTimeout(done, 200)
-        stopped.addEventListener('abort', () => {
-          clearTimeout(timer)
-          done()
-        }, { once: true })
-      })
+      // Removes its abort listener when the time is up (one added per poll and kept would pile up).
+      await sleep(200, undefined, { signal: stopped }).catch(() => undefined)
     }
   } finally {
     if (stop) process.off('SIGINT', onSigint)

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -76,6 +77,15 @@ describe('cylestio-monitor events', () => {
     const missing = await run(eventsCommand, ['--file', join(dir, 'none.jsonl')])
     expect(missing.code).toBe(1)
     expect(missing.err).toContain('none.jsonl')
+  })
+
+  it('--follow keeps one listener on its stop signal however long it polls', async () => {
+    const stop = new AbortController()
+    const following = eventsCommand(['--file', join(dir, 'quiet.jsonl'), '--follow', '--json'], { stdout: { write: () => true }, signal: stop.signal })
+    await new Promise((r) => setTimeout(r, 1300)) // six polls or more
+    expect(getEventListeners(stop.signal, 'abort').length).toBeLessThanOrEqual(1)
+    stop.abort()
+    expect(await following).toBe(0)
   })
 
   it('--follow prints new events as they are written, until stopped', async () => {
