@@ -87,13 +87,13 @@ class RuleGroup {
 }
 
 /**
- * The sets serving one target: `all` for text that normalisation leaves as it is; otherwise `raw` on
- * the text and `normalized` on each of its normalised forms.
+ * The sets serving one target: `all` on the text as written (with the plain-text check), which is the
+ * whole scan for text that normalisation leaves as it is; otherwise `normalized` on each normalised form,
+ * the rules that read raw text (`normalize: false`) keeping what `all` found for them.
  */
 interface TargetPlan {
   all: RuleGroup
   normalized: RuleGroup
-  raw: RuleGroup
 }
 
 const EXCERPT_CONTEXT = 24
@@ -134,7 +134,6 @@ export class RuleSet implements RuleSetLike {
       this.plans.set(target, {
         all: new RuleGroup(own, true),
         normalized: new RuleGroup(own.filter((c) => c.rule.normalize)),
-        raw: new RuleGroup(own.filter((c) => !c.rule.normalize)),
       })
     }
     this.redactors = new RuleGroup(compiled.filter((c) => c.rule.redact), true)
@@ -167,7 +166,7 @@ export class RuleSet implements RuleSetLike {
     if (!forms || forms[0] === bytes) {
       unsure = this.collect(first.rules, bytes, target, matches)
     } else {
-      unsure = this.collect(plan.raw.candidates(bytes).rules, bytes, target, matches)
+      unsure = this.collect(first.rules.filter((c) => !c.rule.normalize), bytes, target, matches)
       const rawMatches = matches.length
       // Invisible characters give two forms (removed, read as spaces): a rule is reported once.
       const found = forms.length > 1 ? new Set<string>() : undefined
