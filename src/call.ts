@@ -103,7 +103,11 @@ function closePendingRaw(): void {
 settleBeforeFlush(closePendingRaw)
 
 function closeOpenStreams(): void {
-  closePendingRaw()
+  // The event log has written its queue already at exit: what is recorded now is written at once.
+  for (const [call, finish] of pendingRaw) {
+    finish()
+    call.flushNow()
+  }
   for (const call of openStreams) call.endAtExit()
 }
 
@@ -259,6 +263,11 @@ export class CallRecord {
   /** Closes a stream still open at exit; the event log has written its queue already, so this is written at once. */
   endAtExit(): void {
     this.endStream(true, { unfinished_at_exit: true })
+    this.flushNow()
+  }
+
+  /** Writes what this call's recorder has queued, now. */
+  flushNow(): void {
     this.ctx.recorder.flushNow()
   }
 

@@ -1,46 +1,59 @@
 /**
  * The text of a tool call's arguments as the tool will read them: every key and string value of the
  * arguments on a line of its own, decoded. Matched as JSON text instead, a command is followed by its
- * closing quote and an embedded quote or newline is an escape, so `{"command":"rm -rf /"}` would not read
- * as the command `rm -rf /` that the tool runs.
+ * closing quote and an embedded quote, newline or `\u002f` is an escape, so `{"command":"rm -rf /"}` would
+ * not read as the command `rm -rf /` that the tool runs.
  * @internal
  */
 export function toolInputText(input: unknown): string {
-  let value = input
-  if (typeof input === 'string') {
-    // Arguments sent as a JSON string (OpenAI, a streamed partial input): its values, if it parses.
-    try {
-      value = JSON.parse(input)
-    } catch {
-      return input
-    }
-    if (value === null || typeof value !== 'object') return input
+  if (typeof input !== 'string') return valuesText(input)
+  // Arguments sent as a JSON string (OpenAI, a streamed partial input).
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(input)
+  } catch {
+    // Not JSON (cut short by a stream, a trailing comma, or plain text): the text as written, and the
+    // decoded contents of every string literal in it, closed or not. Lenient tools run such arguments.
+    const literals = stringLiterals(input)
+    return literals === '' ? input : `${input}\n${literals}`
   }
+  if (typeof parsed === 'string') return parsed
+  return parsed !== null && typeof parsed === 'object' ? valuesText(parsed) : input
+}
+
+/** Keys and string values of `value`, depth first in their order, each object read once (cycles and shared branches). */
+function valuesText(value: unknown): string {
   const lines: string[] = []
-  collect(value, lines, 0, new Set())
+  const seen = new Set<object>()
+  // An explicit stack: arguments nested however deep are all read.
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const item = stack.pop()
+    if (typeof item === 'string') {
+      if (item !== '') lines.push(item)
+      continue
+    }
+    if (item === null || typeof item !== 'object' || seen.has(item)) continue
+    seen.add(item)
+    if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i--) stack.push(item[i])
+      continue
+    }
+    const keys = Object.keys(item)
+    for (let i = keys.length - 1; i >= 0; i--) stack.push((item as Record<string, unknown>)[keys[i]!], keys[i])
+  }
   return lines.join('\n')
 }
 
-/** Nesting deeper than this is read no further (no real tool takes such arguments). */
-const MAX_DEPTH = 64
+const STRING_LITERAL = /"((?:[^"\\]|\\.)*)(?:"|$)/gs
+const ESCAPE = /\\(u[0-9a-fA-F]{4}|.)/gs
+const SIMPLE_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' }
 
-function collect(value: unknown, lines: string[], depth: number, seen: Set<object>): void {
-  if (typeof value === 'string') {
-    if (value !== '') lines.push(value)
-    return
+/** The decoded contents of the JSON string literals in `text`, one per line; the last may be unterminated. */
+function stringLiterals(text: string): string {
+  const out: string[] = []
+  for (const [, body] of text.matchAll(STRING_LITERAL)) {
+    if (body) out.push(body.replace(ESCAPE, (_, e: string) => (e[0] === 'u' && e.length === 5 ? String.fromCharCode(Number.parseInt(e.slice(1), 16)) : SIMPLE_ESCAPES[e] ?? e)))
   }
-  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH || seen.has(value)) return
-  seen.add(value)
-  try {
-    if (Array.isArray(value)) {
-      for (const item of value) collect(item, lines, depth + 1, seen)
-      return
-    }
-    for (const key of Object.keys(value)) {
-      lines.push(key)
-      collect((value as Record<string, unknown>)[key], lines, depth + 1, seen)
-    }
-  } finally {
-    seen.delete(value)
-  }
+  return out.join('\n')
 }

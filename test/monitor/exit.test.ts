@@ -22,3 +22,14 @@ describe('a stream the application never reads', () => {
     expect(llm[1].data).toMatchObject({ partial: true, unfinished_at_exit: true, response: null })
   })
 })
+
+describe('a call read only as a raw response', () => {
+  it('gets its closing event when the process exits right after', async () => {
+    const file = tempLog()
+    const body = JSON.stringify(demoMessage({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }] }))
+    await run(process.execPath, [join(root, 'test', 'monitor', 'children', 'raw-then-exit.mjs'), file, body], { cwd: root })
+    const llm = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.channel === 'LLM')
+    expect(llm.map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
+    expect(llm[1].data).toMatchObject({ raw_response: true, status: 200, request_id: 'req_raw' })
+  })
+})

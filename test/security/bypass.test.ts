@@ -178,6 +178,22 @@ describe('a dangerous command in a tool call is read as the tool reads it, not a
     await expect(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })).rejects.toBeInstanceOf(MonitorBlockedError)
   })
 
+  it.each([
+    ['a JSON string, not an object', '"rm -rf /"'],
+    ['a trailing comma (lenient tools run it)', '{"command":"rm -rf /",}'],
+    ['cut short after an escape', '{"command":"rm -rf \\u002f'],
+    ['nested 70 levels deep', `${'{"x":'.repeat(70)}{"command":"rm -rf /"}${'}'.repeat(70)}`],
+  ])('OpenAI arguments that are %s are blocked too', async (_, args) => {
+    const completion = {
+      id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4o',
+      choices: [{ index: 0, finish_reason: 'tool_calls', logprobs: null, message: { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'sh', arguments: args } }] } }],
+      usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+    }
+    const wire = wireFetch(() => ({ body: completion }), { 'x-request-id': 'req_1' })
+    const client = monitor(new OpenAI({ apiKey: 'sk-proj-test-0123456789', fetch: wire.fetch, maxRetries: 0 }), { store: tempLog(), blockDangerousResponses: true })
+    await expect(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })).rejects.toBeInstanceOf(MonitorBlockedError)
+  })
+
   it('harmless tool calls stay clean', async () => {
     const toolMessage = { ...OK, content: [{ type: 'tool_use', id: 'tu_1', name: 'bash', input: { command: 'rm -rf ./build', paths: ['/tmp/x'] } }], stop_reason: 'tool_use' }
     const { client, file } = anthropic(() => ({ body: toolMessage }), { blockDangerousResponses: true })
