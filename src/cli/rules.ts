@@ -3,29 +3,33 @@
  * which rules fire on a text. Paths default to the built-in packs.
  */
 import { RuleError } from '../errors.js'
-import { defaultRulesDir, loadRules, ruleFiles, runRuleTests } from '../rules/index.js'
-import { TARGETS, type Target } from '../types.js'
+import { lintRules, loadRules, runRuleTests } from '../rules/index.js'
+import { TARGETS, type Severity, type Target } from '../types.js'
 
 const USAGE = `Usage: cylestio-monitor rules <command> [options]
 
   lint [paths...]                 validate rule files (default: the built-in packs)
   test [paths...]                 run every rule's own tests (tests.match / tests.no_match)
-  check [--target user] [--rules path]... [--] [text...]
+  check [--target user] [--rules path]... [--fail-on level] [--] [text...]
                                   show which rules fire on a text (read from stdin when not given
                                   or given as -), with the built-in packs plus any --rules files
 Options:
   --json                          machine-readable output
+  --fail-on suspicious|dangerous  check: exit 3 when the text's alert is at least this level
+
+Exit codes: 0 ok, 1 a bad rule file (or a failing rule test), 2 wrong usage, 3 --fail-on reached
   --                              what follows is text or paths, even when it starts with -`
 
 interface Parsed {
   json: boolean
   target: Target
+  failOn: Severity | undefined
   rules: string[]
   rest: string[]
 }
 
 function parse(args: string[]): Parsed {
-  const parsed: Parsed = { json: false, target: 'user', rules: [], rest: [] }
+  const parsed: Parsed = { json: false, target: 'user', failOn: undefined, rules: [], rest: [] }
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
     if (arg === '--') {
@@ -33,15 +37,19 @@ function parse(args: string[]): Parsed {
       break
     }
     if (arg === '--json') parsed.json = true
-    else if (arg === '--target' || arg === '--rules') {
+    else if (arg === '--target' || arg === '--rules' || arg === '--fail-on') {
       const value = args[++i]
       if (value === undefined) throw new UsageError(`${arg} needs a value`)
       if (arg === '--rules') parsed.rules.push(value)
+      else if (arg === '--fail-on') {
+        if (value !== 'suspicious' && value !== 'dangerous') throw new UsageError(`unknown level ${value} for --fail-on (expected suspicious or dangerous)`)
+        parsed.failOn = value
+      }
       else if (TARGETS.includes(value as Target)) parsed.target = value as Target
       else throw new UsageError(`unknown target ${value} (expected one of ${TARGETS.join(', ')})`)
     } else if (arg.startsWith('-') && arg !== '-') {
       // Single-dash options included: `check -t user hi` must not scan "-t user hi".
-      throw new UsageError(`unknown option ${arg}${arg.startsWith('--') ? '' : ' (options are long: --json, --target, --rules; put -- before text that starts with -)'}`)
+      throw new UsageError(`unknown option ${arg}${arg.startsWith('--') ? '' : ' (options are long: --json, --target, --rules, --fail-on; put -- before text that starts with -)'}`)
     } else parsed.rest.push(arg)
   }
   return parsed
@@ -51,7 +59,7 @@ class UsageError extends Error {}
 
 /**
  * Runs `rules <command>`; `argv` holds the arguments after `rules`. Returns the exit code:
- * 0 ok, 1 invalid rules or failing tests, 2 wrong usage.
+ * 0 ok, 1 invalid rules or failing tests, 2 wrong usage, 3 `check --fail-on` reached.
  *
  * @example
  * process.exitCode = await rulesCommand(['check', '--target', 'user', 'Ignore all previous instructions'])
@@ -85,13 +93,27 @@ function loadFor(paths: string[]) {
   return loadRules(paths, { defaultRules: paths.length === 0 })
 }
 
+/** Every problem of every file, not only the first: one run shows all there is to fix. */
 function lint({ rest, json }: Parsed): number {
-  const files = (rest.length > 0 ? rest : [defaultRulesDir()]).flatMap(ruleFiles)
-  const ruleSet = loadFor(rest)
-  if (json) print({ ok: true, files, rules: ruleSet.size })
-  else process.stdout.write(`ok: ${ruleSet.size} rules in ${files.length} file(s)\n`)
-  return 0
+  const { files, rules, problems } = lintRules(rest, { defaultRules: rest.length === 0 })
+  if (problems.length === 0) {
+    if (json) print({ ok: true, files, rules })
+    else process.stdout.write(`ok: ${rules} rules in ${files.length} file(s)\n`)
+    return 0
+  }
+  if (json) {
+    // `error` (the first problem) is kept as the other commands report a bad rule file.
+    const [first, ...all] = problems.map(problemJson)
+    print({ ok: false, files, error: first, problems: [first, ...all] })
+  } else {
+    for (const p of problems) process.stderr.write(`${p.message}\n`)
+    const where = new Set(problems.map((p) => p.file)).size
+    process.stderr.write(`${problems.length} problem${problems.length === 1 ? '' : 's'} in ${where} file${where === 1 ? '' : 's'}\n`)
+  }
+  return 1
 }
+
+const problemJson = (error: RuleError) => ({ message: error.message, file: error.file, line: error.line, rule_id: error.ruleId })
 
 function test({ rest, json }: Parsed): number {
   const result = runRuleTests(loadFor(rest))
@@ -107,7 +129,7 @@ function test({ rest, json }: Parsed): number {
   return result.failures.length === 0 ? 0 : 1
 }
 
-async function check({ rest, json, target, rules }: Parsed): Promise<number> {
+async function check({ rest, json, target, rules, failOn }: Parsed): Promise<number> {
   const fromStdin = rest.length === 0 || (rest.length === 1 && rest[0] === '-')
   // With no text and a terminal on stdin, reading would wait for input nobody means to type.
   if (fromStdin && rest.length === 0 && process.stdin.isTTY) throw new UsageError('no text to check (give it as arguments or pipe it to stdin)')
@@ -120,11 +142,13 @@ async function check({ rest, json, target, rules }: Parsed): Promise<number> {
     process.stdout.write(`alert: ${result.alert} (target ${target})\n`)
     for (const m of result.matches) process.stdout.write(`  ${m.severity.padEnd(10)} ${m.rule_id}  ${JSON.stringify(m.excerpt)}\n`)
   }
-  return 0
+  return failOn !== undefined && LEVEL[result.alert] >= LEVEL[failOn] ? 3 : 0
 }
 
+const LEVEL: Record<'none' | Severity, number> = { none: 0, suspicious: 1, dangerous: 2 }
+
 function reportRuleError(error: RuleError, json: boolean): number {
-  if (json) print({ ok: false, error: { message: error.message, file: error.file, line: error.line, rule_id: error.ruleId } })
+  if (json) print({ ok: false, error: problemJson(error) })
   else process.stderr.write(`${error.message}\n`)
   return 1
 }

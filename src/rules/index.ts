@@ -1,5 +1,5 @@
 /** The rule engine: YAML rule files compiled into RE2 sets. */
-export { defaultRulesDir, loadRules, ruleFiles } from './load.js'
+export { defaultRulesDir, lintRules, loadRules, ruleFiles, type LintResult } from './load.js'
 export { RuleSet } from './rule-set.js'
 export { runRuleTests, type RuleTestFailure } from './rule-tests.js'
 export type { Rule } from './schema.js'

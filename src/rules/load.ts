@@ -67,3 +67,41 @@ export function loadRules(paths: string | string[] = [], options: { defaultRules
   }
   return new RuleSet([...byId.values()])
 }
+
+/** What a lint run found: the files read, the rules they define, and every problem (empty when valid). */
+export interface LintResult {
+  files: string[]
+  /** The number of rules loaded from the files when there is no problem; 0 otherwise. */
+  rules: number
+  problems: RuleError[]
+}
+
+/**
+ * Checks rule files the way `loadRules` does, but reports every problem instead of the first: each
+ * missing path, each YAML syntax error, each bad rule (its first problem) and each bad top-level field,
+ * in file order.
+ *
+ * @example
+ * const { problems } = lintRules(['./security-rules'], { defaultRules: false })
+ * for (const p of problems) console.error(p.message) // "/app/security-rules/a.yaml:12 (rule x.y): …"
+ */
+export function lintRules(paths: string[], options: { defaultRules?: boolean } = {}): LintResult {
+  const problems: RuleError[] = []
+  const files = [...(options.defaultRules ?? true ? [defaultRulesDir()] : []), ...paths].flatMap((path) => {
+    try {
+      return ruleFiles(path)
+    } catch (error) {
+      if (!(error instanceof RuleError)) throw error
+      problems.push(error)
+      return []
+    }
+  })
+  const byId = new Map<string, Rule>()
+  for (const file of files) {
+    const { rules, disable } = readRuleFile(file, problems)
+    for (const rule of rules) byId.set(rule.id, rule)
+    for (const id of disable) byId.delete(id)
+  }
+  if (problems.length > 0) return { files, rules: 0, problems }
+  return { files, rules: new RuleSet([...byId.values()]).size, problems }
+}

@@ -51,19 +51,34 @@ const RULE_FIELDS = new Set([
 const SEVERITIES: readonly Severity[] = ['suspicious', 'dangerous']
 const ID = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/
 
-/** Parses and validates one rule file. Throws `RuleError` on the first problem. */
-export function readRuleFile(file: string): RuleFile {
+/**
+ * Parses and validates one rule file. Throws `RuleError` on the first problem, or, given `problems`,
+ * adds every problem found to it and goes on (see `parseRuleFile`).
+ */
+export function readRuleFile(file: string, problems?: RuleError[]): RuleFile {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new RuleError(`cannot read the file: ${(error as Error).message}`, file)
+    return giveUp(new RuleError(`cannot read the file: ${(error as Error).message}`, file), problems)
   }
-  return parseRuleFile(text, file)
+  return parseRuleFile(text, file, problems)
 }
 
-/** Parses and validates the YAML text of a rule file (`file` names it in errors). */
-export function parseRuleFile(text: string, file: string): RuleFile {
+/** Throws `error`, or with `problems` records it and returns a file that changes nothing. */
+function giveUp(error: RuleError, problems: RuleError[] | undefined): RuleFile {
+  if (!problems) throw error
+  problems.push(error)
+  return { rules: [], disable: [] }
+}
+
+/**
+ * Parses and validates the YAML text of a rule file (`file` names it in errors). Throws `RuleError` on
+ * the first problem. Given `problems` (a lint run), it records each problem there instead and goes on:
+ * every YAML syntax error, then one problem per bad rule (the first found in it; the rule is left out)
+ * and per bad top-level field; the rules that are valid are returned.
+ */
+export function parseRuleFile(text: string, file: string, problems?: RuleError[]): RuleFile {
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { lineCounter, prettyErrors: false })
   const lineOf = (node: Node | null | undefined): number | undefined =>
@@ -71,35 +86,55 @@ export function parseRuleFile(text: string, file: string): RuleFile {
   const fail = (message: string, node?: Node | null, ruleId?: string): never => {
     throw new RuleError(message, file, lineOf(node), ruleId)
   }
-
-  const yamlError = doc.errors[0]
-  if (yamlError) throw new RuleError(`YAML error: ${yamlError.message.split('\n')[0]}`, file, lineCounter.linePos(yamlError.pos[0]).line)
-
-  const root = doc.contents
-  // An empty file (or one of comments only) is a mistake, not a rule file that changes nothing.
-  if (root === null || (isScalar(root) && root.value === null)) return fail('no rules in this file (expected `rules` and/or `disable`)')
-  if (!isMap(root)) return fail('expected a mapping with `rules` and/or `disable`', root)
-  if (root.items.length === 0) return fail('no rules in this file (expected `rules` and/or `disable`)')
-
-  const result: RuleFile = { rules: [], disable: [] }
-  for (const pair of root.items) {
-    const key = isScalar(pair.key) ? String(pair.key.value) : ''
-    const value = pair.value as Node | null
-    if (key === 'rules') {
-      if (!isSeq(value)) return fail('`rules` must be a list of rules', value ?? (pair.key as Node))
-      const seen = new Map<string, number | undefined>()
-      for (const item of value.items as Node[]) {
-        const rule = readRule(item, file, lineOf, fail)
-        if (seen.has(rule.id)) fail(`duplicate rule id (first defined on line ${seen.get(rule.id)})`, item, rule.id)
-        seen.set(rule.id, rule.line)
-        result.rules.push(rule)
-      }
-    } else if (key === 'disable') {
-      result.disable = stringList(value, 'disable', fail)
-    } else {
-      fail(`unknown top-level field \`${key}\` (expected \`rules\` or \`disable\`)`, pair.key as Node)
+  /** Runs one independent part of the file: its problem is thrown, or recorded and the part skipped. */
+  const part = (check: () => void): void => {
+    try {
+      check()
+    } catch (error) {
+      if (!problems || !(error instanceof RuleError)) throw error
+      problems.push(error)
     }
   }
+
+  if (doc.errors.length > 0) {
+    const [first, ...rest] = doc.errors.map(
+      (e) => new RuleError(`YAML error: ${e.message.split('\n')[0]}`, file, lineCounter.linePos(e.pos[0]).line),
+    )
+    problems?.push(...rest)
+    return giveUp(first, problems)
+  }
+
+  const result: RuleFile = { rules: [], disable: [] }
+  const root = doc.contents
+  part(() => {
+    // An empty file (or one of comments only) is a mistake, not a rule file that changes nothing.
+    if (root === null || (isScalar(root) && root.value === null)) return fail('no rules in this file (expected `rules` and/or `disable`)')
+    if (!isMap(root)) return fail('expected a mapping with `rules` and/or `disable`', root)
+    if (root.items.length === 0) return fail('no rules in this file (expected `rules` and/or `disable`)')
+
+    for (const pair of root.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : ''
+      const value = pair.value as Node | null
+      if (key === 'rules') {
+        part(() => {
+          if (!isSeq(value)) return fail('`rules` must be a list of rules', value ?? (pair.key as Node))
+          const seen = new Map<string, number | undefined>()
+          for (const item of value.items as Node[]) {
+            part(() => {
+              const rule = readRule(item, file, lineOf, fail)
+              if (seen.has(rule.id)) fail(`duplicate rule id (first defined on line ${seen.get(rule.id)})`, item, rule.id)
+              seen.set(rule.id, rule.line)
+              result.rules.push(rule)
+            })
+          }
+        })
+      } else if (key === 'disable') {
+        part(() => void (result.disable = stringList(value, 'disable', fail)))
+      } else {
+        part(() => fail(`unknown top-level field \`${key}\` (expected \`rules\` or \`disable\`)`, pair.key as Node))
+      }
+    }
+  })
   return result
 }
 
