@@ -1,3 +1,4 @@
+import { recordedCopy } from './recorder.js'
 import type { MonitorEvent, RuleMatch } from './types.js'
 
 /** Base class of every error cylestio-monitor throws; `code` is stable across versions. */
@@ -15,17 +16,19 @@ export class CylestioError extends Error {
 /** A dangerous request (or, with `blockDangerousResponses`, response) was stopped. */
 export class MonitorBlockedError extends CylestioError {
   override name = 'MonitorBlockedError'
+  /** The `LLM_call_blocked` event (or the finish event of a blocked response), as recorded: a copy of its line. */
+  readonly event: MonitorEvent
   constructor(
     /** The rules that fired. */
     readonly matches: RuleMatch[],
-    /** The `LLM_call_blocked` event (or the finish event of a blocked response), as recorded. */
-    readonly event: MonitorEvent,
+    event: MonitorEvent,
     message = `cylestio-monitor blocked a dangerous ${event.event === 'LLM_call_blocked' ? 'request' : 'response'}: ${matches
       .filter((m) => m.severity === 'dangerous')
       .map((m) => `${m.rule_id} (${m.target})`)
       .join(', ')}`,
   ) {
     super('MONITOR_BLOCKED', message)
+    this.event = recordedCopy(event)
   }
 }
 

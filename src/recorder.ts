@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { reportFault } from './faults.js'
+import { JsonlEventLog } from './store/jsonl-event-log.js'
 import type { EventSink, MonitorEvent, RuleSetLike } from './types.js'
 
 /** Keys whose values are credentials wherever they appear in request parameters (e.g. `mcp_servers[].authorization_token`). */
@@ -11,12 +12,33 @@ const KNOWN_CLEAN_MAX = 2048
 const LONG_NUMBER = 100_000
 const KNOWN_CLEAN_MAX_LENGTH = 64
 
+/** The line an event was recorded as, kept on the event `record()` returns (a symbol: never serialised). */
+const RECORDED_LINE = Symbol('cylestio.recordedLine')
+
+/**
+ * A copy of `event` as it was recorded (its line parsed again), sharing nothing with the caller's objects;
+ * an event that did not come from `Recorder.record` is returned as it is.
+ * @internal
+ */
+export function recordedCopy(event: MonitorEvent): MonitorEvent {
+  const line = (event as { [RECORDED_LINE]?: string })[RECORDED_LINE]
+  return line === undefined ? event : (JSON.parse(line) as MonitorEvent)
+}
+
 /**
  * Turns what happened into events: one envelope, serialised once, secrets masked, handed to the sink and
  * to `onEvent`. Nothing here may throw into the user's call.
+ *
+ * The event object shares the request's and the response's objects with the caller (only what is masked is
+ * copied). Whatever may keep it or change it — `onEvent`, a sink other than our own JSONL log (which uses
+ * only the line) — gets its own copy parsed from the recorded line: what it sees is what was recorded,
+ * masked, and later changes on either side do not reach the other. The default configuration makes no copy.
  * @internal
  */
 export class Recorder {
+  /** Whether the sink reads `write()`'s event argument (every sink but `JsonlEventLog`, which writes the line). */
+  private readonly sinkReadsEvent: boolean
+
   constructor(
     readonly agentId: string,
     readonly channel: string,
@@ -24,7 +46,9 @@ export class Recorder {
     private readonly rules: RuleSetLike,
     private readonly redact: boolean,
     private readonly onEvent: ((event: MonitorEvent) => void) | undefined,
-  ) {}
+  ) {
+    this.sinkReadsEvent = sink !== null && sink.write !== JsonlEventLog.prototype.write
+  }
 
   /**
    * Records one event. `clean` holds strings the rules have just scanned with no redaction rule firing:
@@ -48,10 +72,11 @@ export class Recorder {
       event = { ...envelope, data: this.sanitize(data, clean) }
       line = JSON.stringify(event)
     } catch (error) {
-      // A circular or BigInt parameter, a getter that throws: keep what can be kept.
+      // A circular or BigInt parameter, a getter that throws: keep what can be kept, masked the same way
+      // (cycles written as '[Circular]', BigInts as their digits).
       reportFault('serialize', error)
       try {
-        event = { ...envelope, data: JSON.parse(JSON.stringify(data, safeReplacer(this.redact ? this.rules : null))) }
+        event = { ...envelope, data: this.sanitize(data, clean, true) }
         line = JSON.stringify(event)
       } catch (again) {
         // Still not serialisable: the event is kept, with what went wrong in place of its data.
@@ -62,7 +87,7 @@ export class Recorder {
     if (this.sink) {
       try {
         // A sink may be async: its rejection is a fault of the monitor, never an unhandled rejection.
-        const written: unknown = this.sink.write(line, event)
+        const written: unknown = this.sink.write(line, this.sinkReadsEvent ? (JSON.parse(line) as MonitorEvent) : event)
         if (isThenable(written)) written.then(undefined, (error: unknown) => reportFault('sink', error))
       } catch (error) {
         reportFault('sink', error)
@@ -70,31 +95,32 @@ export class Recorder {
     }
     if (this.onEvent) {
       try {
-        const done: unknown = this.onEvent(event)
+        const done: unknown = this.onEvent(JSON.parse(line) as MonitorEvent)
         if (isThenable(done)) done.then(undefined, (error: unknown) => reportFault('onEvent', error))
       } catch (error) {
         reportFault('onEvent', error)
       }
     }
+    ;(event as { [RECORDED_LINE]?: string })[RECORDED_LINE] = line
     return event
   }
 
   /**
    * Credential-named fields masked; with `redact`, every string not in `clean` checked against the
    * redaction rules in one pass over them all, and masked one by one only when that pass finds something.
-   * Copies only the branches that change.
+   * Copies only the branches that change. `safe`: cycles and BigInts made serialisable too (see `transform`).
    */
-  private sanitize(data: Record<string, unknown>, clean: ReadonlySet<string> | undefined): Record<string, unknown> {
-    if (!this.redact) return transform(data, 0, [], undefined, keep) as Record<string, unknown>
+  private sanitize(data: Record<string, unknown>, clean: ReadonlySet<string> | undefined, safe = false): Record<string, unknown> {
+    if (!this.redact) return transform(data, 0, [], undefined, keep, safe) as Record<string, unknown>
     const pending: string[] = []
     let out = transform(data, 0, [], undefined, (s) => {
       if (!clean?.has(s) && !this.knownClean.has(s)) pending.push(s)
       return s
-    })
+    }, safe)
     if (pending.length > 0) {
       const joined = pending.join('\n')
       if (this.rules.redact(joined) !== joined) {
-        out = transform(data, 0, [], undefined, (s) => (clean?.has(s) ? s : this.rules.redact(s)))
+        out = transform(data, 0, [], undefined, (s) => (clean?.has(s) ? s : this.rules.redact(s)), safe)
       } else {
         this.rememberClean(pending)
       }
@@ -169,20 +195,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function'
 }
 
-function safeReplacer(rules: RuleSetLike | null) {
-  const seen = new WeakSet<object>()
-  return (_key: string, value: unknown): unknown => {
-    if (typeof value === 'bigint') return value.toString()
-    if (typeof value === 'string') return rules ? rules.redact(value) : value
-    if (rules && typeof value === 'number' && rules.redact(String(value)) !== String(value)) return rules.redact(String(value))
-    if (value && typeof value === 'object') {
-      if (seen.has(value)) return '[Circular]'
-      seen.add(value)
-    }
-    return value
-  }
-}
-
 /** Nesting deeper than this is not walked: the whole branch is masked instead of being stored unchecked. */
 const MAX_MASK_DEPTH = 64
 const TOO_DEEP = '[REDACTED: nested too deep to check for credentials]'
@@ -192,15 +204,26 @@ const TOO_DEEP = '[REDACTED: nested too deep to check for credentials]'
  * copying only the branches that change (the common case returns the input itself). Every depth is walked
  * (a credential nested deep is still a credential); cycles are left to the serialiser; a branch nested past
  * MAX_MASK_DEPTH is masked whole rather than stored unchecked.
+ *
+ * `safe` (when the plain copy could not be serialised): a cycle becomes '[Circular]' and a BigInt its digits,
+ * checked as text like a long number, so that what is stored then is masked exactly as it would be otherwise.
  * @internal
  */
-export function transform(value: unknown, depth: number, ancestors: object[], key: string | undefined, onString: (s: string) => string): unknown {
+export function transform(
+  value: unknown,
+  depth: number,
+  ancestors: object[],
+  key: string | undefined,
+  onString: (s: string) => string,
+  safe = false,
+): unknown {
   if (typeof value === 'string') {
     if (key !== undefined && value !== '' && isSecretKey(key)) return MASK
     return onString(value)
   }
   if (value === null || typeof value !== 'object') {
     if (key !== undefined && (typeof value === 'number' || typeof value === 'bigint') && isSecretKey(key)) return MASK
+    if (safe && typeof value === 'bigint') return onString(value.toString())
     // A number is written as its digits: a card number held as a number is a card number. Only long
     // integers can hold one (cards, phones, IDs); counts, sizes and durations are not checked.
     if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) >= LONG_NUMBER) {
@@ -210,7 +233,7 @@ export function transform(value: unknown, depth: number, ancestors: object[], ke
     }
     return value
   }
-  if (ancestors.includes(value)) return value // a cycle: the serialiser reports it
+  if (ancestors.includes(value)) return safe ? '[Circular]' : value // a cycle: the serialiser reports it, unless `safe`
   if (depth > MAX_MASK_DEPTH) return TOO_DEEP
   ancestors.push(value)
   try {
@@ -218,7 +241,7 @@ export function transform(value: unknown, depth: number, ancestors: object[], ke
       let out: unknown[] | undefined
       for (let i = 0; i < value.length; i++) {
         const item = value[i]
-        const next = transform(item, depth + 1, ancestors, undefined, onString)
+        const next = transform(item, depth + 1, ancestors, undefined, onString, safe)
         if (next !== item) (out ??= value.slice())[i] = next
       }
       return out ?? value
@@ -226,7 +249,7 @@ export function transform(value: unknown, depth: number, ancestors: object[], ke
     // What JSON.stringify writes: `toJSON()`'s result (Dates), else the own enumerable fields.
     if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
       const json: unknown = (value as { toJSON: (key: string) => unknown }).toJSON(key ?? '')
-      const next = transform(json, depth + 1, ancestors, key, onString)
+      const next = transform(json, depth + 1, ancestors, key, onString, safe)
       return next === json ? value : next
     }
     let out: Record<string, unknown> | undefined
@@ -237,7 +260,7 @@ export function transform(value: unknown, depth: number, ancestors: object[], ke
       const name = onString(k)
       if (name !== k) (renamed ??= new Map()).set(k, name)
       const item = (value as Record<string, unknown>)[k]
-      const next = transform(item, depth + 1, ancestors, k, onString)
+      const next = transform(item, depth + 1, ancestors, k, onString, safe)
       if (next !== item) (out ??= { ...(value as Record<string, unknown>) })[k] = next
     }
     if (renamed) {

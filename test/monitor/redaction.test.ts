@@ -88,3 +88,51 @@ describe('secrets in prompts', () => {
     expect(readFileSync(other, 'utf8')).not.toContain(KEY)
   })
 })
+
+describe('parameters that cannot be serialised as they are (a cycle, a BigInt)', () => {
+  /** A hand-written client whose adapter records its whole request object, as a custom adapter does. */
+  class Acme {
+    chat = { send: async (_req: unknown) => ({ text: 'ok' }) }
+  }
+  const acme = {
+    name: 'acme',
+    calls: {
+      'chat.send': {
+        request: (args: unknown[]) => ({ model: 'm', params: args[0], texts: [{ target: 'user' as const, text: (args[0] as { prompt: string }).prompt }] }),
+        response: (r: unknown) => ({ response: r, texts: [{ target: 'response' as const, text: (r as { text: string }).text }] }),
+      },
+    },
+  }
+
+  it('are masked as thoroughly as any others: credential fields, secrets in keys and values, BigInt cards', async () => {
+    const file = tempLog()
+    const c = monitor(new Acme(), { agentId: 'a', store: file, adapters: [acme] })
+    const cyclic: Record<string, unknown> = {
+      prompt: 'hello',
+      password: 'hunter2-plain',
+      headers: { authorization: 'Basic dXNlcjpwYXNz' },
+      contacts: { 'jane.doe@gmail.com': 1 },
+      card: '4111111111111111',
+    }
+    cyclic.self = cyclic
+    const big = { prompt: 'hello', password: 'hunter2-plain', headers: { authorization: 'Basic dXNlcjpwYXNz' }, card: 4111111111111111n, small: 12n }
+    const faultsBefore = getMonitorHealth().faults.serialize ?? 0
+    await c.chat.send(cyclic)
+    await c.chat.send(big)
+    // Both went through the fallback for what cannot be serialised.
+    expect(getMonitorHealth().faults.serialize ?? 0).toBe(faultsBefore + 2)
+    const events = await readLog(file)
+    const text = readFileSync(file, 'utf8')
+    for (const secret of ['hunter2-plain', 'dXNlcjpwYXNz', 'jane.doe@gmail.com', '4111111111111111']) expect(text).not.toContain(secret)
+    const [first, second] = events.filter((e) => e.event === 'LLM_call_start').map((e) => e.data as Record<string, any>)
+    expect(first!.password).toBe('[REDACTED]')
+    expect(first!.headers.authorization).toBe('[REDACTED]')
+    expect(Object.keys(first!.contacts)).toEqual(['[REDACTED:pii.email]'])
+    expect(first!.card).toBe('[REDACTED:pii.credit-card]')
+    expect(first!.self.self).toBe('[Circular]') // the params are spread into data: the cycle closes one level down
+    expect(first!.prompt).toBe('hello')
+    expect(second!.password).toBe('[REDACTED]')
+    expect(second!.card).toBe('[REDACTED:pii.credit-card]')
+    expect(second!.small).toBe('12')
+  })
+})
