@@ -227,7 +227,7 @@ const CALL_EVENT = '"event":"LLM_call_'
  * @example const [row] = await getAgentStats({ agentId: 'my_agent' })
  */
 export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'file'> = {}): Promise<AgentStats[]> {
-  checkQuery('getAgentStats', options)
+  checkQuery('getAgentStats', options, {}, WHOLE_LOG_OPTIONS)
   await flush()
   type Group = { stats: AgentStats; durations: Float64Array; n: number; sum: number }
   // Agent, then model: the names come from a cache, the same string objects line after line.
@@ -315,7 +315,7 @@ export async function cleanupOldEvents(days: number, options: Pick<QueryOptions,
   if (typeof days !== 'number' || !Number.isFinite(days) || days < 0) {
     throw new CylestioError('QUERY_BAD_OPTION', `cleanupOldEvents(days): 'days' must be a number of days ≥ 0, got ${show(days)}`)
   }
-  checkQuery('cleanupOldEvents', options)
+  checkQuery('cleanupOldEvents', options, {}, WHOLE_LOG_OPTIONS)
   await flush()
   const cutoff = Date.now() - days * 86_400_000
   const main = resolve(options.file ?? defaultEventsPath())
@@ -412,8 +412,15 @@ function show(value: unknown): string {
   return Array.isArray(value) ? 'an array' : 'an object'
 }
 
-/** Query arguments of the wrong kind fail loudly, naming the option, instead of quietly returning nothing (or everything). */
-function checkQuery(fn: string, options: unknown, strings: Record<string, unknown> = {}): void {
+/** The options of the queries that read events; the ones that do not return events take no `limit`. */
+const QUERY_OPTIONS = ['agentId', 'file', 'limit'] as const
+const WHOLE_LOG_OPTIONS = ['agentId', 'file'] as const
+
+/**
+ * Query arguments of the wrong kind fail loudly, naming the option, instead of quietly returning nothing
+ * (or everything): a misspelt option (`agent`, `agent_id`) would otherwise filter nothing.
+ */
+function checkQuery(fn: string, options: unknown, strings: Record<string, unknown> = {}, known: readonly string[] = QUERY_OPTIONS): void {
   const bad = (message: string) => new CylestioError('QUERY_BAD_OPTION', `${fn}(): ${message}`)
   for (const [name, value] of Object.entries(strings)) {
     if (typeof value !== 'string') throw bad(`'${name}' must be a string, got ${show(value)}`)
@@ -421,6 +428,9 @@ function checkQuery(fn: string, options: unknown, strings: Record<string, unknow
   if (options === undefined) return
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw bad(`options must be an object, got ${show(options)}`)
   const o = options as Record<string, unknown>
+  for (const name of Object.keys(o)) {
+    if (!known.includes(name)) throw bad(`unknown option '${name}' (known: ${known.join(', ')})`)
+  }
   if (o.limit !== undefined && !(typeof o.limit === 'number' && Number.isSafeInteger(o.limit) && o.limit >= 0)) {
     throw bad(`option 'limit' must be a whole number ≥ 0, got ${show(o.limit)}`)
   }

@@ -69,6 +69,24 @@ describe('query arguments', () => {
     await expect(searchEvents(5 as never, { file })).rejects.toThrow(/searchEvents\(\): 'text' must be a string/)
   })
 
+  it('an option name that does not exist (agent, agent_id) is an error naming it and the known ones, not every agent\'s events', async () => {
+    const file = garbageLog()
+    for (const [name, query] of [
+      ['getEventsByChannel', () => getEventsByChannel('LLM', { file, agent_id: 'nobody' } as never)],
+      ['getEventsByChannel', () => getEventsByChannel('LLM', { file, agent: 'x' } as never)],
+      ['getRecentEvents', () => getRecentEvents({ file, limt: 5 } as never)],
+      ['getAgentStats', () => getAgentStats({ file, limit: 5 } as never)],
+      ['cleanupOldEvents', () => cleanupOldEvents(0, { file, agent: 'a' } as never)],
+    ] as const) {
+      const error = await query().catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(CylestioError)
+      expect((error as CylestioError).code).toBe('QUERY_BAD_OPTION')
+      expect((error as Error).message).toMatch(new RegExp(`^${name}\\(\\): unknown option '\\w+' \\(known: agentId, file`))
+    }
+    expect(readFileSync(file, 'utf8')).toContain('c1') // the cleanup deleted nothing
+    expect((await getEventsByChannel('LLM', { file, agentId: 'nobody' }))).toEqual([])
+  })
+
   it('getEventsByTimeframe with a date that does not parse says so', async () => {
     await expect(getEventsByTimeframe('yesterday', new Date(), { file: garbageLog() })).rejects.toThrow(/'start' must be a Date or an ISO date string, got "yesterday"/)
   })
