@@ -1,5 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { JSONFile } from 'lowdb/node'
 import { Low } from 'lowdb'
 import { describe, expect, it } from 'vitest'

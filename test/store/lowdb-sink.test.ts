@@ -12,7 +12,7 @@ import { fakeFetch, tempLog } from '../helpers.js'
 const message = { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'text', text: 'ok' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 1, output_tokens: 1 } }
 const params = { model: 'm', max_tokens: 5, messages: [{ role: 'user' as const, content: 'hi' }] }
 
-function client(store: Parameters<typeof monitor>[1]['store']) {
+function client(store: NonNullable<Parameters<typeof monitor>[1]>['store']) {
   return monitor(new Anthropic({ apiKey: 'k', fetch: fakeFetch(() => ({ body: message })).fetch, maxRetries: 0 }), { store })
 }
 
