@@ -1,5 +1,6 @@
-import { closeSync, constants, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { CylestioError } from '../errors.js'
 import type { MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
@@ -304,10 +305,10 @@ export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'fil
  * This is the one operation that rewrites the log: kept lines go to a temp file in the same directory
  * (mode 0600) that replaces the log by an atomic rename; rotated files left empty are deleted.
  *
- * Caveat with live appenders: `JsonlEventLog` checks the path before each batch and follows the new
- * file, and lines appended to the old file while it was copied are carried over after the rename; a
- * batch from a writer that checked the path just before the rename and writes just after the carry-over
- * can still be lost. Run it when no process is writing, or accept that window.
+ * Live appenders lose nothing: `JsonlEventLog` looks at the path before each batch and follows the new
+ * file; lines appended to the old file while it was copied are carried over after the rename, and the old
+ * file is watched a little longer (until it has been quiet for CARRY_QUIET_MS) for the batch of a writer that
+ * looked at the path just before the rename. Cleanups of one log in one process run one after the other.
  * @example const removed = await cleanupOldEvents(30)
  */
 export async function cleanupOldEvents(days: number, options: Pick<QueryOptions, 'agentId' | 'file'> = {}): Promise<number> {
@@ -316,64 +317,110 @@ export async function cleanupOldEvents(days: number, options: Pick<QueryOptions,
     throw new CylestioError('QUERY_BAD_OPTION', `cleanupOldEvents(days): 'days' must be a number of days ≥ 0, got ${show(days)}`)
   }
   checkQuery('cleanupOldEvents', options, {}, WHOLE_LOG_OPTIONS)
-  await flush()
   const cutoff = Date.now() - days * 86_400_000
   const main = resolve(options.file ?? defaultEventsPath())
+  // Two rewrites of one file at once would both start from the same content: the second would undo the first.
+  const run = (cleanups.get(main) ?? Promise.resolve()).then(() => cleanupLog(main, cutoff, options.agentId))
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  )
+  cleanups.set(main, settled)
+  void settled.then(() => {
+    if (cleanups.get(main) === settled) cleanups.delete(main)
+  })
+  return run
+}
+
+/** The cleanup running (or last queued) per log file in this process. */
+const cleanups = new Map<string, Promise<void>>()
+/** Temp files are named per process and per rewrite, and created exclusively: never shared, never truncated. */
+let tempSeq = 0
+/** After the rename, the old file is watched until no line has been appended to it for this long. */
+const CARRY_QUIET_MS = 100
+const CARRY_POLL_MS = 25
+
+async function cleanupLog(main: string, cutoff: number, agentId: string | undefined): Promise<number> {
+  await flush()
   let removed = 0
   for (const path of logFiles(main)) {
-    let keptChunk = ''
-    let removedHere = 0
-    const tmp = resolve(`${path}.cleanup-${process.pid}.tmp`)
-    const out = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600)
-    const old = openSync(path, 'r')
-    let keptLines = 0
-    let outOpen = true
     try {
-      const consumed = await scanLines(
-        path,
-        undefined,
-        (line) => {
-          const t = lineTime(line)
-          const expired = t < cutoff && (options.agentId === undefined || agentAt(line) === options.agentId)
-          if (expired) {
-            removedHere++
-            return
-          }
-          keptLines++
-          keptChunk += `${line}\n`
-          if (keptChunk.length >= 1 << 20) {
-            writeSync(out, keptChunk)
-            keptChunk = ''
-          }
-        },
-        { reportTorn: false },
-      )
-      if (keptChunk) writeSync(out, keptChunk)
-      outOpen = false
-      closeSync(out)
-      if (removedHere === 0) {
-        unlinkSync(tmp)
-      } else if (keptLines === 0 && path !== main) {
-        unlinkSync(tmp)
-        unlinkSync(path)
-      } else {
-        renameSync(tmp, path)
-        copyTail(old, consumed, path)
-      }
+      removed += await cleanupFile(path, path === main, cutoff, agentId)
     } catch (error) {
-      if (outOpen) closeSync(out)
-      try {
-        unlinkSync(tmp)
-      } catch {
-        // already renamed or never written
-      }
-      throw error
-    } finally {
-      closeSync(old)
+      if (error instanceof CylestioError) throw error
+      throw new CylestioError('EVENT_LOG_CLEANUP', `cleanupOldEvents(): ${path}: ${(error as Error)?.message ?? String(error)}`, { cause: error })
     }
-    removed += removedHere
   }
   return removed
+}
+
+/** Rewrites one file of the log without its expired lines; returns how many were removed. */
+async function cleanupFile(path: string, isMain: boolean, cutoff: number, agentId: string | undefined): Promise<number> {
+  let keptChunk = ''
+  let removed = 0
+  let keptLines = 0
+  const tmp = resolve(`${path}.cleanup-${process.pid}-${++tempSeq}.tmp`)
+  const old = openSync(path, 'r')
+  let out: number | null = null
+  let renamed = false
+  try {
+    out = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
+    const fd = out
+    const consumed = await scanLines(
+      path,
+      undefined,
+      (line) => {
+        const t = lineTime(line)
+        const expired = t < cutoff && (agentId === undefined || agentAt(line) === agentId)
+        if (expired) {
+          removed++
+          return
+        }
+        keptLines++
+        keptChunk += `${line}\n`
+        if (keptChunk.length >= 1 << 20) {
+          writeSync(fd, keptChunk)
+          keptChunk = ''
+        }
+      },
+      { reportTorn: false },
+    )
+    if (keptChunk) writeSync(fd, keptChunk)
+    closeSync(fd)
+    out = null
+    if (removed === 0) return 0
+    if (!samePath(path, old)) {
+      // Rotated by a writer, or rewritten by another process, while it was read: left to the next cleanup.
+      return 0
+    }
+    if (keptLines === 0 && !isMain) {
+      unlinkSync(path)
+      return removed
+    }
+    renameSync(tmp, path)
+    renamed = true
+    // Lines appended to the old file while it was read, then the batch of any writer that looked at the
+    // path just before the rename and writes to the old file right after it.
+    let copied = copyTail(old, consumed, path)
+    for (let quietFor = 0; quietFor < CARRY_QUIET_MS; ) {
+      await sleep(CARRY_POLL_MS)
+      const next = copyTail(old, copied, path)
+      quietFor = next === copied ? quietFor + CARRY_POLL_MS : 0
+      copied = next
+    }
+    return removed
+  } finally {
+    if (out !== null) closeSync(out)
+    if (!renamed) unlinkSync(tmp)
+    closeSync(old)
+  }
+}
+
+/** Whether `path` is still the file open as `fd`. */
+function samePath(path: string, fd: number): boolean {
+  const now = statSync(path, { throwIfNoEntry: false })
+  const was = fstatSync(fd)
+  return now !== undefined && now.ino === was.ino && now.dev === was.dev
 }
 
 /** The agent of a line, parsed only when the line names one. */
@@ -385,20 +432,24 @@ function agentAt(line: string): string | undefined {
   }
 }
 
-/** Appends to `path` what was written to the old file (`fd`) after `offset`: lines that came in during a rewrite. */
-function copyTail(fd: number, offset: number, path: string): void {
+/**
+ * Appends to `path` the whole lines written to the old file (`fd`) after `offset`: lines that came in during
+ * a rewrite. Returns the offset after the last line carried over.
+ */
+function copyTail(fd: number, offset: number, path: string): number {
   const size = fstatSync(fd).size
-  if (size <= offset) return
+  if (size <= offset) return offset
   const buf = Buffer.alloc(size - offset)
-  readSync(fd, buf, 0, buf.length, offset)
-  const end = buf.lastIndexOf(0x0a) + 1
-  if (end === 0) return
+  const read = readSync(fd, buf, 0, buf.length, offset)
+  const end = buf.lastIndexOf(0x0a, read - 1) + 1
+  if (end === 0) return offset
   const target = openForAppend(path)
   try {
     appendLines(target, buf.subarray(0, end))
   } finally {
     closeSync(target)
   }
+  return offset + end
 }
 
 function escapeRegExp(text: string): string {
