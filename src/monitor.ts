@@ -7,6 +7,7 @@ import { pathTree, realOf, wrapObject } from './proxy.js'
 import { Recorder } from './recorder.js'
 import { loadRules, type RuleSet } from './rules/index.js'
 import { resolveSink } from './store/index.js'
+import { eventsFileFromEnv } from './store/files.js'
 import type { Adapter, MonitorOptions, RuleSetLike } from './types.js'
 
 /**
@@ -112,17 +113,27 @@ function checkOptions(options: unknown): asserts options is MonitorOptions {
   }
 }
 
+/** A log path that is a directory would drop every event: refused at monitor(), naming where it came from. */
+function checkLogPath(path: string, source: string): void {
+  let isDir = false
+  try {
+    isDir = statSync(resolve(path)).isDirectory()
+  } catch {
+    // Not there yet: created on the first write.
+  }
+  if (isDir) throw bad(`${source} is a directory (${resolve(path)}); give the path of the event log file inside it, e.g. ${join(path, 'cylestio-events.jsonl')}`)
+}
+
 function checkStore(store: unknown): void {
-  if (store === undefined || store === false) return
+  if (store === false) return
+  if (store === undefined) {
+    const fromEnv = eventsFileFromEnv()
+    if (fromEnv !== undefined) checkLogPath(fromEnv, 'CYLESTIO_EVENTS_FILE (the default store)')
+    return
+  }
   if (typeof store === 'string') {
     if (store.trim() === '') throw bad(`option 'store' must be the path of the event log file, got an empty string`)
-    let isDir = false
-    try {
-      isDir = statSync(resolve(store)).isDirectory()
-    } catch {
-      // Not there yet: created on the first write.
-    }
-    if (isDir) throw bad(`option 'store' is a directory (${resolve(store)}); give the path of the event log file inside it, e.g. ${join(store, 'cylestio-events.jsonl')}`)
+    checkLogPath(store, `option 'store'`)
     return
   }
   if (store === null || typeof store !== 'object' || Array.isArray(store)) {

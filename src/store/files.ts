@@ -2,12 +2,18 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 
 /**
- * Where the event log lives when nothing else is said: `CYLESTIO_EVENTS_FILE`, else
- * `./cylestio-events.jsonl`, resolved against the working directory at call time.
+ * Where the event log lives when nothing else is said: `CYLESTIO_EVENTS_FILE` (an empty or blank value
+ * counts as unset), else `./cylestio-events.jsonl`, resolved against the working directory at call time.
  * @internal
  */
 export function defaultEventsPath(): string {
-  return resolve(process.env.CYLESTIO_EVENTS_FILE ?? './cylestio-events.jsonl')
+  return resolve(eventsFileFromEnv() ?? './cylestio-events.jsonl')
+}
+
+/** `CYLESTIO_EVENTS_FILE`, or undefined when it is unset, empty or blank. @internal */
+export function eventsFileFromEnv(): string | undefined {
+  const value = process.env.CYLESTIO_EVENTS_FILE
+  return value === undefined || value.trim() === '' ? undefined : value
 }
 
 /** The name of the `n`-th rotated file of a log (`events.jsonl.1` is the newest rotated one). @internal */

@@ -1,9 +1,9 @@
 import Anthropic from '@anthropic-ai/sdk'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { CylestioError, monitor } from '../../src/index.js'
+import { CylestioError, getMonitorHealth, monitor } from '../../src/index.js'
 import { flush } from '../../src/store/index.js'
 import { fakeFetch } from '../helpers.js'
 
@@ -46,6 +46,39 @@ describe('monitor() option checks', () => {
   it('a store path that is a directory is refused at monitor(), naming it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cylestio-robust-'))
     rejects({ store: dir }, new RegExp(`option 'store' is a directory \\(${dir}\\)`))
+  })
+
+  it('CYLESTIO_EVENTS_FILE naming a directory is refused at monitor() like the option, naming the variable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cylestio-robust-'))
+    const before = process.env.CYLESTIO_EVENTS_FILE
+    process.env.CYLESTIO_EVENTS_FILE = dir
+    try {
+      rejects({}, new RegExp(`CYLESTIO_EVENTS_FILE \\(the default store\\) is a directory \\(${dir}\\)`))
+      expect(() => monitor(client(), { store: false })).not.toThrow() // the variable does not matter then
+    } finally {
+      if (before === undefined) delete process.env.CYLESTIO_EVENTS_FILE
+      else process.env.CYLESTIO_EVENTS_FILE = before
+    }
+  })
+
+  it('an empty CYLESTIO_EVENTS_FILE counts as unset: events go to ./cylestio-events.jsonl', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cylestio-robust-'))
+    const before = { env: process.env.CYLESTIO_EVENTS_FILE, cwd: process.cwd() }
+    process.env.CYLESTIO_EVENTS_FILE = ''
+    process.chdir(dir)
+    try {
+      const dropped = getMonitorHealth().droppedEvents
+      const c = monitor(client(), { agentId: 'empty-env' })
+      await c.messages.create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] })
+      await flush()
+      const events = readFileSync(join(dir, 'cylestio-events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string })
+      expect(events.map((e) => e.event)).toEqual(['monitoring_enabled', 'LLM_call_start', 'LLM_call_finish'])
+      expect(getMonitorHealth().droppedEvents).toBe(dropped)
+    } finally {
+      process.chdir(before.cwd)
+      if (before.env === undefined) delete process.env.CYLESTIO_EVENTS_FILE
+      else process.env.CYLESTIO_EVENTS_FILE = before.env
+    }
   })
 
   it('rules of the wrong type', () => {
