@@ -7,7 +7,7 @@ import { appendLines, openForAppend } from './append.js'
 import { defaultEventsPath, logFiles } from './files.js'
 import { type CallEnd, finishReader } from './finish-fields.js'
 import { type Needle, parseLine, scanBytes, scanBytesBackward, scanLines } from './scan.js'
-import { flush } from './sinks.js'
+import { flushLog } from './sinks.js'
 
 /**
  * Options every query takes. Queries stream the log (and its rotated files, oldest first) in chunks,
@@ -88,9 +88,9 @@ export async function queryEvents(
   /** Receives the byte offset after the last complete line of the current file (where a follower resumes). */
   cursor?: { offset: number },
 ): Promise<MonitorEvent[]> {
-  // What this process recorded is part of the answer: its queued events are written first.
-  await flush()
   const main = resolve(file ?? defaultEventsPath())
+  // What this process recorded is part of the answer: its queued events are written first.
+  flushLog(main)
   const needle = needleFor(filter)
   const timed = filter.since !== undefined || filter.until !== undefined
   const since = filter.since?.getTime() ?? -Infinity
@@ -229,7 +229,8 @@ const CALL_EVENT = '"event":"LLM_call_'
  */
 export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'file'> = {}): Promise<AgentStats[]> {
   checkQuery('getAgentStats', options, {}, WHOLE_LOG_OPTIONS)
-  await flush()
+  const main = resolve(options.file ?? defaultEventsPath())
+  flushLog(main)
   type Group = { stats: AgentStats; durations: Float64Array; n: number; sum: number }
   // Agent, then model: the names come from a cache, the same string objects line after line.
   const byAgent = new Map<string, Map<string, Group>>()
@@ -269,7 +270,7 @@ export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'fil
   const call: CallEnd = { agent_id: '', kind: '', model: undefined, input_tokens: undefined, output_tokens: undefined, duration_ms: undefined }
   const filter: EventFilter = { agentId: options.agentId }
   const agent = options.agentId === undefined ? undefined : Buffer.from(`"agent_id":${JSON.stringify(options.agentId)}`)
-  for (const path of logFiles(options.file ?? defaultEventsPath())) {
+  for (const path of logFiles(main)) {
     await scanBytes(path, CALL_EVENT, (buf, start, end, hit) => {
       // Start events (half the calls, and the biggest lines: the prompt) are skipped on their bytes.
       const kind = hit + CALL_EVENT.length
@@ -341,7 +342,7 @@ const CARRY_QUIET_MS = 100
 const CARRY_POLL_MS = 25
 
 async function cleanupLog(main: string, cutoff: number, agentId: string | undefined): Promise<number> {
-  await flush()
+  flushLog(main)
   let removed = 0
   for (const path of logFiles(main)) {
     try {

@@ -43,15 +43,43 @@ export function resolveSink(store: StoreOption | undefined): { sink: EventSink |
   return { sink: remember(store as EventSink), path: null }
 }
 
+/** How long `flush()` waits for one sink before reporting it and going on. */
+const SINK_FLUSH_TIMEOUT_MS = 5000
+
 /**
  * Resolves when every event handed to a sink from `resolveSink` (every monitored client's store) is on
- * disk. Never rejects: a sink that fails is reported (see `getMonitorHealth()`).
+ * disk. Never rejects: a sink that fails is reported (see `getMonitorHealth()`), and one whose `flush()`
+ * has not settled after SINK_FLUSH_TIMEOUT_MS is reported as timed out and no longer waited for.
  */
 export async function flush(): Promise<void> {
   for (const settle of beforeFlush) settle()
   // `async`: a sink whose flush throws synchronously (or has none) is reported, not thrown.
-  const results = await Promise.allSettled([...resolved].map(async (sink) => sink.flush?.()))
+  const results = await Promise.allSettled([...resolved].map(async (sink) => withTimeout(sink.flush?.())))
   for (const r of results) if (r.status === 'rejected') reportFault('sink', r.reason)
+}
+
+/** `done`, or a rejection once the sink has had SINK_FLUSH_TIMEOUT_MS to settle it. */
+async function withTimeout(done: Promise<void> | undefined): Promise<void> {
+  if (done === undefined || typeof (done as { then?: unknown }).then !== 'function') return
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`sink flush timed out (not settled after ${SINK_FLUSH_TIMEOUT_MS / 1000} s)`)), SINK_FLUSH_TIMEOUT_MS)
+  })
+  try {
+    await Promise.race([done, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * Writes what this process has queued for the JSONL log at `path` (absolute), synchronously: a query of
+ * that file sees what was recorded, and never waits for other sinks (a custom sink that hangs, another log).
+ * @internal
+ */
+export function flushLog(path: string): void {
+  for (const settle of beforeFlush) settle()
+  for (const sink of resolved) if (sink instanceof JsonlEventLog && sink.path === path) sink.flushSync()
 }
 
 function shared(path: string, create: () => EventSink): EventSink {
