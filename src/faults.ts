@@ -3,19 +3,47 @@
  * call. Each kind is reported once on stderr and counted; `getMonitorHealth()` reads the counters.
  * @internal
  */
+import { printable } from './printable.js'
+
 const counts = new Map<string, number>()
 let dropped = 0
+/** Set by the command line: faults (bad lines of a log) are printed as plain warnings, several of each kind. */
+let commandLine: { write(text: string): unknown; perKind: number } | undefined
 
 export function reportFault(kind: string, error: unknown): void {
   const n = (counts.get(kind) ?? 0) + 1
   counts.set(kind, n)
+  // A message may quote a line of the log: its control characters are shown escaped.
+  const message = () => printable(error instanceof Error ? error.message : String(error))
+  if (commandLine) {
+    if (n <= commandLine.perKind) commandLine.write(`cylestio-monitor: warning: ${message()}\n`)
+    return
+  }
   if (n === 1) {
-    const message = error instanceof Error ? error.message : String(error)
     process.emitWarning(
-      `${kind}: ${message} (the monitored call goes on; further failures of this kind are counted, see getMonitorHealth())`,
+      `${kind}: ${message()} (the monitored call goes on; further failures of this kind are counted, see getMonitorHealth())`,
       { type: 'CylestioMonitorWarning', code: `CYLESTIO_${kind.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}` },
     )
   }
+}
+
+/**
+ * For the command line: faults are written to `out` as `cylestio-monitor: warning: …`, the first `perKind`
+ * of each kind; `faultSummary()` then says how many more there were.
+ * @internal
+ */
+export function reportFaultsTo(out: { write(text: string): unknown }, perKind = 10): void {
+  commandLine = { write: (text) => out.write(text), perKind }
+}
+
+/** What `reportFaultsTo` did not print: one line per kind, or ''. @internal */
+export function faultSummary(): string {
+  if (!commandLine) return ''
+  let text = ''
+  for (const [kind, n] of counts) {
+    if (n > commandLine.perKind) text += `cylestio-monitor: warning: ${n - commandLine.perKind} more warnings of this kind (${kind}) not shown\n`
+  }
+  return text
 }
 
 /** Counts events that could not be written (the sink reports them). */

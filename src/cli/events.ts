@@ -6,6 +6,7 @@ import type { MonitorEvent } from '../types.js'
 import { defaultEventsPath, logFiles } from '../store/files.js'
 import { type AgentStats, type EventFilter, getAgentStats, matches, needleFor, queryEvents } from '../store/queries.js'
 import { parseLine, scanLines } from '../store/scan.js'
+import { printableJson } from '../printable.js'
 import { formatRow, table } from './table.js'
 
 /** Where a command prints, and what stops `--follow` (SIGINT when not given). Tests pass their own. */
@@ -95,7 +96,7 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
     err.write(`cylestio-monitor events: no event log at ${file}\n`)
     return 1
   }
-  const print = values.json ? (e: MonitorEvent) => out.write(`${JSON.stringify(e)}\n`) : undefined
+  const print = values.json ? (e: MonitorEvent) => out.write(`${printableJson(JSON.stringify(e))}\n`) : undefined
   const cursor = { offset: 0 }
   const ino = statSync(file, { throwIfNoEntry: false })?.ino
   const events = await queryEvents(filter, file, limit, cursor)
@@ -142,7 +143,7 @@ export async function statsCommand(argv: string[], io: CommandIO = {}): Promise<
   }
   const rows = await getAgentStats({ agentId: values.agent, file })
   if (values.json) {
-    out.write(`${JSON.stringify(rows, null, 2)}\n`)
+    out.write(`${printableJson(JSON.stringify(rows, null, 2))}\n`)
     return 0
   }
   out.write(statsTable(rows))
@@ -159,8 +160,14 @@ export function parseWhen(text: string, now = Date.now()): Date {
     return date
   }
   // An ISO date (`2026-12-03`, `2026-12-03T15:00:00Z`): `Date.parse` alone also takes '0' (the year 2000) or '1 2 3'.
-  const t = /^\d{4}-\d{2}(-\d{2})?([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim()) ? Date.parse(text.trim()) : Number.NaN
+  const iso = /^(\d{4})-(\d{2})(?:-(\d{2}))?([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(text.trim())
+  const t = iso ? Date.parse(text.trim()) : Number.NaN
   if (Number.isNaN(t)) throw new Error(`"${text}" is neither an ISO date (2026-12-03, 2026-12-03T15:00:00Z) nor a duration like 10m, 2h, 7d`)
+  // `Date.parse` rolls 2026-02-30 over to March 2: a day the month does not have is an error.
+  const [year, month, day] = [Number(iso![1]), Number(iso![2]), iso![3] === undefined ? 1 : Number(iso![3])]
+  if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) {
+    throw new Error(`"${text}" is not a date: ${iso![3] === undefined ? `there is no month ${month}` : `${iso![1]}-${iso![2]} has no day ${day}`}`)
+  }
   return new Date(t)
 }
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { runDemo } from '../demo/run.js'
+import { faultSummary, reportFaultsTo } from '../faults.js'
 
 /** The package's version, from the package.json beside dist/. */
 async function version(): Promise<string> {
@@ -29,9 +30,14 @@ export async function main(argv: string[]): Promise<number> {
       })
     }
     case 'events':
-      return (await import('./events.js')).eventsCommand(rest)
-    case 'stats':
-      return (await import('./events.js')).statsCommand(rest)
+    case 'stats': {
+      // Bad lines of the log are reported to the user of the command, each (up to ten of a kind), in its terms.
+      reportFaultsTo(process.stderr)
+      const commands = await import('./events.js')
+      const code = await (command === 'events' ? commands.eventsCommand(rest) : commands.statsCommand(rest))
+      process.stderr.write(faultSummary())
+      return code
+    }
     case 'rules':
       return (await import('./rules.js')).rulesCommand(rest)
     case '--version':

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process'
 import { getEventListeners } from 'node:events'
 import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventsCommand, parseWhen, statsCommand } from '../../src/cli/events.js'
 import { JsonlEventLog } from '../../src/store/index.js'
@@ -117,6 +119,16 @@ describe('cylestio-monitor events', () => {
     expect(parseWhen('7d', 1e12).getTime()).toBe(1e12 - 7 * 86_400_000)
     expect(parseWhen('2026-12-03T15:28:16.123Z').toISOString()).toBe('2026-12-03T15:28:16.123Z')
     expect(() => parseWhen('soon')).toThrow(/soon/)
+    expect(parseWhen('2024-02-29').toISOString()).toBe('2024-02-29T00:00:00.000Z')
+  })
+
+  it('--since and --until refuse days a month does not have, instead of rolling over to the next month', async () => {
+    expect(() => parseWhen('2026-02-30')).toThrow('"2026-02-30" is not a date: 2026-02 has no day 30')
+    expect(() => parseWhen('2025-02-29T10:00:00Z')).toThrow(/has no day 29/)
+    expect(() => parseWhen('2026-04-31')).toThrow(/has no day 31/)
+    const { code, err } = await run(eventsCommand, ['--file', file, '--since', '2026-02-30'])
+    expect(code).toBe(2)
+    expect(err).toContain('2026-02 has no day 30')
   })
 })
 
@@ -139,5 +151,88 @@ describe('cylestio-monitor stats', () => {
     expect(parsed).toHaveLength(1)
     expect(parsed[0].agent_id).toBe('agent-1')
     expect(parsed[0].calls).toBe(ends.filter((e) => e.agent_id === 'agent-1').length)
+  })
+})
+
+describe('text from the log on the terminal', () => {
+  /** The model of a finish event comes from the upstream server's response: it controls these bytes. */
+  const hostile: MonitorEvent[] = [
+    { ...makeEvent(1), event: 'LLM_call_finish', agent_id: 'bot\nFAKE-ROW  admin  LLM_call_blocked', data: { model: 'm', duration_ms: 3 } },
+    { ...makeEvent(2), event: 'LLM_call_finish', agent_id: 'ok', data: { model: '\u001b[2J\u001b]0;pwned\u0007claude\u009b31m\u202etxt.exe', duration_ms: 3 } },
+    { ...makeEvent(3), event: 'LLM_call_finish', agent_id: '日本語エージェント', data: { model: 'm', duration_ms: 3 } },
+  ]
+  const CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/
+
+  function hostileLog(): string {
+    const path = join(dir, 'hostile.jsonl')
+    writeFileSync(path, hostile.map((e) => `${JSON.stringify(e)}\n`).join(''))
+    return path
+  }
+
+  it('events and stats show control characters escaped: no fake rows, no escape sequences, no bidi overrides', async () => {
+    const path = hostileLog()
+    for (const [command, argv] of [[eventsCommand, []], [statsCommand, []]] as const) {
+      const { code, out } = await run(command, ['--file', path, ...argv])
+      expect(code).toBe(0)
+      expect(out).not.toMatch(CONTROLS)
+      const lines = out.trimEnd().split('\n')
+      expect(lines).toHaveLength(1 + hostile.length) // the newline in the agent id made no row of its own
+      expect(out).toContain('bot\\nFAKE-ROW')
+      expect(out).toContain('\\x1b[2J\\x1b]0;pwned\\x07claude\\x9b31m\\u202etxt.exe')
+    }
+  })
+
+  it('--json escapes what JSON leaves raw (C1, bidi), and parses to the same events', async () => {
+    const path = hostileLog()
+    const { out } = await run(eventsCommand, ['--file', path, '--json'])
+    expect(out).not.toMatch(CONTROLS)
+    expect(out.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(hostile)
+    const stats = await run(statsCommand, ['--file', path, '--json'])
+    expect(stats.out).not.toMatch(CONTROLS)
+    expect((JSON.parse(stats.out) as Array<{ model: string }>).map((r) => r.model)).toContain(hostile[1]!.data.model)
+  })
+
+  it('columns line up after wide (CJK) characters', async () => {
+    const { out } = await run(eventsCommand, ['--file', hostileLog()])
+    const lines = out.trimEnd().split('\n')
+    // The EVENT column starts at the same terminal column on every row.
+    const columnOf = (line: string, text: string) => {
+      let width = 0
+      for (const ch of line.slice(0, line.indexOf(text))) width += /[\u3000-\u9fff]/.test(ch) ? 2 : 1
+      return width
+    }
+    const at = columnOf(lines[0]!, 'EVENT')
+    for (const line of lines.slice(1)) expect(columnOf(line, 'LLM_call_finish')).toBe(at)
+  })
+})
+
+describe('warnings of the command line', () => {
+  /** Runs the built CLI (test/global-setup.ts builds it before the tests). */
+  const cli = (args: string[]) =>
+    new Promise<{ stdout: string; stderr: string }>((done, fail) => {
+      const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
+      execFile(process.execPath, [join(root, 'dist', 'cli.js'), ...args], { encoding: 'utf8' }, (error, stdout, stderr) =>
+        error && error.code !== 0 ? fail(error) : done({ stdout, stderr }),
+      )
+    })
+
+  it('name every bad line (up to ten of a kind, then how many more), in terms of the command, escaped', async () => {
+    const path = join(dir, 'bad-lines.jsonl')
+    const bad = Array.from({ length: 13 }, (_, i) => `not json ${i}\u001b[2J`)
+    writeFileSync(path, [JSON.stringify(events[0]), ...bad, '{"event":5}', JSON.stringify(events[1])].join('\n') + '\n')
+    for (const command of ['events', 'stats']) {
+      const { stdout, stderr } = await cli([command, '--file', path])
+      if (command === 'events') expect(stdout.trimEnd().split('\n')).toHaveLength(3)
+      expect(stderr).not.toContain('getMonitorHealth')
+      expect(stderr).not.toContain('monitored call')
+      expect(stderr).not.toContain('\u001b')
+      if (command === 'stats') continue // it skips lines that cannot be calls on their bytes, unparsed
+      // The newest lines are read first (--limit 100 reads backwards): the bad event, then the last nine bad lines.
+      const lines = stderr.trimEnd().split('\n')
+      expect(lines).toHaveLength(11)
+      expect(lines[0]).toBe(`cylestio-monitor: warning: ${path}: skipped a line that is not an event ({"event":5}…)`)
+      expect(lines[1]).toBe(`cylestio-monitor: warning: ${path}: skipped a line that is not JSON (not json 12\\x1b[2J…)`)
+      expect(lines[10]).toBe('cylestio-monitor: warning: 4 more warnings of this kind (event-log-read) not shown')
+    }
   })
 })
