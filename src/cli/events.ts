@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { statSync } from 'node:fs'
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { MonitorEvent } from '../types.js'
-import { defaultEventsPath, logFiles } from '../store/files.js'
+import { defaultEventsPath, logFiles, rotatedPath } from '../store/files.js'
 import { type AgentStats, type EventFilter, getAgentStats, matches, needleFor, queryEvents } from '../store/queries.js'
 import { parseLine, scanLines } from '../store/scan.js'
 import { printableJson } from '../printable.js'
@@ -171,7 +171,36 @@ export function parseWhen(text: string, now = Date.now()): Date {
   return new Date(t)
 }
 
-/** Prints events appended to `file` after `offset` until `signal` aborts (or SIGINT), like `tail -f`. */
+/** Bytes just before the read offset that are compared at each poll: changed, the file was replaced or rewritten. */
+const FINGERPRINT_BYTES = 256
+
+/** The bytes of `file` in [offset - FINGERPRINT_BYTES, offset) (fewer near the start), or null when unreadable. */
+function fingerprint(file: string, offset: number): Buffer | null {
+  const start = Math.max(0, offset - FINGERPRINT_BYTES)
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch {
+    return null
+  }
+  try {
+    const buf = Buffer.alloc(offset - start)
+    const n = readSync(fd, buf, 0, buf.length, start)
+    return buf.subarray(0, n)
+  } catch {
+    return null
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/**
+ * Prints events appended to `file` after `offset` until `signal` aborts (or SIGINT), like `tail -f`.
+ * Between two polls the file may have been rotated, truncated, rewritten (cleanup) or removed and made
+ * again, possibly with the same inode and a size past the offset: besides the inode and the size, the bytes
+ * just before the offset are compared with what they were, and when they differ the file is read from its
+ * start. A file rotated away (`file.1` now has the inode followed) is first read to its end.
+ */
 async function follow(
   file: string,
   filter: EventFilter,
@@ -185,26 +214,30 @@ async function follow(
   if (stop) process.once('SIGINT', onSigint)
   const stopped = signal ?? stop!.signal
   const needle = needleFor(filter)
+  const onLine = (path: string) => (line: string) => {
+    const event = parseLine(line, path)
+    if (event !== null && matches(event, filter)) print(event)
+  }
+  let seen = fingerprint(file, offset)
   try {
     while (!stopped.aborted) {
       const st = statSync(file, { throwIfNoEntry: false })
       if (st) {
-        // Rotated or rewritten (cleanup): the path is a new file, read it from the start.
-        if (st.ino !== ino || st.size < offset) {
+        if (st.ino !== ino) {
+          // Rotated: what was appended to the old file since the last poll is read before the new file.
+          const rotated = rotatedPath(file, 1)
+          if (ino !== undefined && statSync(rotated, { throwIfNoEntry: false })?.ino === ino) {
+            await scanLines(rotated, needle, onLine(rotated), { start: offset, reportTorn: false })
+          }
           ino = st.ino
           offset = 0
+        } else if (st.size < offset || !sameBytes(fingerprint(file, offset), seen)) {
+          offset = 0 // truncated, or rewritten in place (same inode, different content before the offset)
         }
         if (st.size > offset) {
-          offset = await scanLines(
-            file,
-            needle,
-            (line) => {
-              const event = parseLine(line, file)
-              if (event !== null && matches(event, filter)) print(event)
-            },
-            { start: offset, reportTorn: false },
-          )
+          offset = await scanLines(file, needle, onLine(file), { start: offset, reportTorn: false })
         }
+        seen = fingerprint(file, offset)
       }
       // Removes its abort listener when the time is up (one added per poll and kept would pile up).
       await sleep(200, undefined, { signal: stopped }).catch(() => undefined)
@@ -212,6 +245,10 @@ async function follow(
   } finally {
     if (stop) process.off('SIGINT', onSigint)
   }
+}
+
+function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
+  return a !== null && b !== null && a.equals(b)
 }
 
 const EVENT_COLUMNS = ['TIME', 'AGENT', 'EVENT', 'ALERT', 'MODEL', 'TOKENS', 'DURATION']

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { getEventListeners } from 'node:events'
-import { writeFileSync } from 'node:fs'
+import { appendFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -111,6 +111,42 @@ describe('cylestio-monitor events', () => {
     expect(await following).toBe(0)
     const lastOld = events.filter((e) => e.event === 'LLM_call_blocked').at(-1)
     expect(out.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([lastOld, fresh[0], fresh[2]])
+  })
+
+  it('--follow reads a file truncated, rewritten, recreated or rotated between two polls from its start, missing nothing', async () => {
+    const path = join(dir, 'follow-replaced.jsonl')
+    const ev = (n: number) => `${JSON.stringify({ event: `e${String(n).padStart(2, '0')}`, channel: 'LLM', agent_id: 'a', timestamp: new Date(now - 1000 + n).toISOString(), data: {} })}\n`
+    writeFileSync(path, ev(1))
+    const stop = new AbortController()
+    let out = ''
+    const following = eventsCommand(['--file', path, '--follow', '--json'], { stdout: { write: (t: string) => (out += t) }, signal: stop.signal })
+    const printed = () => out.trimEnd().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as MonitorEvent).event)
+    const waitFor = async (name: string) => {
+      const deadline = Date.now() + 5000
+      while (!printed().includes(name) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      // One more poll, so that a step never falls between a stat and a read of the same poll.
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    await waitFor('e01')
+    // Each step happens at once (synchronously), that is, between two polls of the follower.
+    appendFileSync(path, ev(2))
+    await waitFor('e02')
+    truncateSync(path, 0)
+    appendFileSync(path, ev(3)) // shorter than before
+    await waitFor('e03')
+    truncateSync(path, 0)
+    appendFileSync(path, ev(4) + ev(5)) // longer than before: the size alone does not show it was rewritten
+    await waitFor('e05')
+    rmSync(path)
+    writeFileSync(path, ev(6) + ev(7) + ev(8)) // a new file, often with the inode of the old one
+    await waitFor('e08')
+    appendFileSync(path, ev(9))
+    renameSync(path, `${path}.1`) // rotated before the follower saw e09
+    writeFileSync(path, ev(10))
+    await waitFor('e10')
+    stop.abort()
+    expect(await following).toBe(0)
+    expect(printed()).toEqual(Array.from({ length: 10 }, (_, i) => `e${String(i + 1).padStart(2, '0')}`))
   })
 
   it('parseWhen reads durations and ISO dates', () => {
