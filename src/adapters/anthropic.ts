@@ -6,8 +6,10 @@ import { toolInputText } from './tool-input.js'
  * `messages` and `beta.messages`. `stream()` and `parse()` are helpers that call `create` inside, so each
  * of their requests is recorded once, under the helper's name (`messages.stream`).
  *
- * Not recorded yet: the turns of `beta.messages.toolRunner()`, which sends them through a message thread
- * that the SDK builds on the bare client internally.
+ * Message threads (`beta.messages.thread()`) and tool runners (`beta.messages.toolRunner()`) keep the client
+ * they are built on and send each turn through its `beta.messages.create`: the methods that build them are
+ * helpers too, so that client is the monitored one, and each turn is scanned and recorded as a
+ * `beta.messages.create` call of its own (its `thread` field says which thread it continues).
  *
  * Not recorded, passed straight through: `countTokens` (it generates nothing), `models.*`, and
  * `messages.batches.*` — a batch is an asynchronous job whose results arrive hours later as a file, not a
@@ -241,6 +243,10 @@ export const anthropicAdapter: Adapter = {
     'messages.parse',
     'beta.messages.stream',
     'beta.messages.parse',
+    // They send nothing themselves: they build threads on their `this._client`, which must be the monitored one.
+    'beta.messages.thread',
+    'beta.messages.toolRunner',
+    'beta.messages._toolRunnerThread',
   ],
 }
 
