@@ -211,6 +211,8 @@ interface SdkApiPromise {
   parseResponse: (client: unknown, props: unknown) => unknown
   parsedPromise?: unknown
   asResponse: () => Promise<unknown>
+  /** Anthropic's: the response before its body is parsed, read by message threads. */
+  _responseProps?: () => Promise<{ response?: unknown }>
 }
 
 function isSdkApiPromise(value: unknown): value is SdkApiPromise {
@@ -262,11 +264,17 @@ function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boo
   promise.responsePromise.then(undefined, call.recordError)
   const parse = promise.parseResponse
   const asResponse = promise.asResponse
+  const responseProps = promise._responseProps
+  let parsing = false
   const unhook = () => {
     if (promise.parseResponse === parseHook) promise.parseResponse = parse
     if (promise.asResponse === asResponseHook) Object.defineProperty(promise, 'asResponse', { configurable: true, writable: true, value: asResponse })
+    if (responsePropsHook && promise._responseProps === responsePropsHook) {
+      Object.defineProperty(promise, '_responseProps', { configurable: true, writable: true, value: responseProps })
+    }
   }
   const parseHook = function (this: unknown, client: unknown, props: unknown): unknown {
+    parsing = true
     let parsed: unknown
     try {
       parsed = parse.call(this, client, props)
@@ -287,19 +295,26 @@ function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boo
       },
     )
   }
-  // `.asResponse()` alone hands the raw body to the user; the call still gets its closing event. The hook is
-  // an own, non-enumerable property: the promise's keys and prototype stay as the SDK made them.
-  const asResponseHook = function (this: SdkApiPromise): Promise<unknown> {
-    return asResponse.call(this).then((response) => {
-      if (!promise.parsedPromise) {
-        const extra = { ...requestId(undefined, { response }), status: (response as { status?: number }).status }
-        call.rawFinish(extra, () => promise.parsedPromise !== undefined)
-      }
-      return response
-    })
-  }
+  // `.asResponse()` hands the raw body to the user, and `_responseProps()` to whoever parses it (a message
+  // thread's stream parses it itself); unless this promise's own parse starts too, the call still gets its
+  // closing event, as a raw response. The hooks are own, non-enumerable properties: the promise's keys and
+  // prototype stay as the SDK made them.
+  const rawRead = <T>(read: () => Promise<T>, responseOf: (value: T) => unknown) =>
+    function (this: SdkApiPromise): Promise<T> {
+      return read.call(this).then((value) => {
+        if (!promise.parsedPromise && !parsing) {
+          const response = responseOf(value) as { status?: number } | undefined
+          const extra = { ...requestId(undefined, { response }), status: response?.status }
+          call.rawFinish(extra, () => promise.parsedPromise !== undefined || parsing)
+        }
+        return value
+      })
+    }
+  const asResponseHook = rawRead(asResponse, (response) => response)
+  const responsePropsHook = typeof responseProps === 'function' ? rawRead(responseProps, (props) => props?.response) : undefined
   promise.parseResponse = parseHook
   Object.defineProperty(promise, 'asResponse', { configurable: true, writable: true, value: asResponseHook })
+  if (responsePropsHook) Object.defineProperty(promise, '_responseProps', { configurable: true, writable: true, value: responsePropsHook })
   return promise
 }
 

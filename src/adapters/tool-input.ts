@@ -21,7 +21,21 @@ export function toolInputText(input: unknown): string {
   return parsed !== null && typeof parsed === 'object' ? valuesText(parsed) : input
 }
 
-/** Keys and string values of `value`, depth first in their order, each object read once (cycles and shared branches). */
+/**
+ * A value as `JSON.stringify` sends it: an object with a `toJSON()` as what that returns (called with the key,
+ * once), a `String` object as its string. The SDKs serialise requests with `JSON.stringify`: read any other way, a
+ * `new String(…)` or a `toJSON` would carry text past the scan. A string or a plain object costs a `typeof` and
+ * one property read.
+ * @internal
+ */
+export function asSent(value: unknown, key: string | number): unknown {
+  if (value === null || typeof value !== 'object') return value
+  const toJSON = (value as { toJSON?: unknown }).toJSON
+  const sent: unknown = typeof toJSON === 'function' ? toJSON.call(value, String(key)) : value
+  return sent instanceof String ? String(sent) : sent
+}
+
+/** Keys and string values of `value` (its parts read as sent, see `asSent`), depth first in their order, each object read once (cycles and shared branches). */
 function valuesText(value: unknown): string {
   const lines: string[] = []
   const seen = new Set<object>()
@@ -36,11 +50,11 @@ function valuesText(value: unknown): string {
     if (item === null || typeof item !== 'object' || seen.has(item)) continue
     seen.add(item)
     if (Array.isArray(item)) {
-      for (let i = item.length - 1; i >= 0; i--) stack.push(item[i])
+      for (let i = item.length - 1; i >= 0; i--) stack.push(asSent(item[i], i))
       continue
     }
     const keys = Object.keys(item)
-    for (let i = keys.length - 1; i >= 0; i--) stack.push((item as Record<string, unknown>)[keys[i]!], keys[i])
+    for (let i = keys.length - 1; i >= 0; i--) stack.push(asSent((item as Record<string, unknown>)[keys[i]!], keys[i]!), keys[i])
   }
   return lines.join('\n')
 }
