@@ -8,6 +8,7 @@ import { TARGETS } from './types.js'
 import type {
   Alert,
   MonitorEvent,
+  MonitorOptions,
   CallSpec,
   RequestInfo,
   ResponseInfo,
@@ -26,6 +27,10 @@ export interface MonitorContext {
   blockDangerous: boolean
   blockDangerousResponses: boolean
   scanHistory: boolean
+  /** The adapter's name, for fault reports. */
+  adapter: string
+  /** The options `monitor()` was given, as given: a second `monitor()` compares its own with them. */
+  options: MonitorOptions
 }
 
 /** What a scan found, and the texts it found clean of every redaction rule (not checked again when stored). */

@@ -34,8 +34,11 @@ export function pathTree(adapter: Adapter): PathNode {
   return root
 }
 
-/** Every proxy this package made, to its real object: `monitor(monitor(c))` stays one layer. @internal */
-export const realOf = new WeakMap<object, object>()
+/**
+ * Every proxy this package made, to its real object and the monitor it records for: `monitor(monitor(c))`
+ * stays one layer. @internal
+ */
+export const layerOf = new WeakMap<object, { real: object; ctx: MonitorContext }>()
 
 /** The client a tree of proxies belongs to: a resource's `_client` back-reference leads to its proxy. */
 interface Root {
@@ -91,16 +94,27 @@ export function wrapObject(
   })
   const root: Root = parentRoot ?? { real: target, proxy }
   proxies.set(target, proxy)
-  realOf.set(proxy, target)
+  layerOf.set(proxy, { real: target, ctx })
   return proxy
 }
 
 /** A method that is not an LLM call: runs on the real object, exactly as on the bare client. */
 function bindToReal(fn: Function, real: object, proxy: object, after?: (result: unknown) => unknown): Function {
-  return function (this: unknown, ...args: unknown[]) {
+  return shapedLike(fn, function (this: unknown, ...args: unknown[]) {
     const result = Reflect.apply(fn, this === proxy ? real : this, args)
     return after ? after(result) : result
+  })
+}
+
+/** The function handed out in place of `fn` carries its `name` and `length` (`messages.create.name` is 'create'). */
+function shapedLike(fn: Function, wrapped: Function): Function {
+  try {
+    Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true })
+    Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true })
+  } catch {
+    // A `name` or `length` getter that throws: the wrapper keeps its own.
   }
+  return wrapped
 }
 
 /** `client.withOptions()` and the like return a new client of the same class: it is monitored too. */
@@ -116,7 +130,7 @@ function rewrapClone(
     typeof result === 'object' &&
     result !== real &&
     Object.getPrototypeOf(result) === Object.getPrototypeOf(real) &&
-    !realOf.has(result)
+    !layerOf.has(result)
   ) {
     return wrapObject(result, node, ctx, proxies)
   }
@@ -132,7 +146,7 @@ let activeHelper: string | undefined
 
 /** A helper such as `messages.stream()`: it runs with the monitored object as `this`, so the calls it makes are seen. */
 function runAsMonitored(fn: Function, real: object, proxy: object, path: string): Function {
-  return function (this: unknown, ...args: unknown[]) {
+  return shapedLike(fn, function (this: unknown, ...args: unknown[]) {
     const outer = activeHelper
     activeHelper = path
     try {
@@ -140,7 +154,7 @@ function runAsMonitored(fn: Function, real: object, proxy: object, path: string)
     } finally {
       activeHelper = outer
     }
-  }
+  })
 }
 
 /** An LLM call: record its start, block it or send it, then watch its result to the single closing event. */
@@ -152,7 +166,7 @@ function interceptCall(
   path: string,
   ctx: MonitorContext,
 ): Function {
-  return function (this: unknown, ...args: unknown[]) {
+  return shapedLike(fn, function (this: unknown, ...args: unknown[]) {
     const self = this === proxy ? real : this
     let request: RequestInfo
     let unread: string | undefined
@@ -179,7 +193,7 @@ function interceptCall(
       throw error
     }
     return observeResult(result, call, request.stream === true)
-  }
+  })
 }
 
 /** What is known of a call whose adapter threw: its first argument as given, and whether it streams. */
