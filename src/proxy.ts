@@ -172,7 +172,13 @@ function interceptCall(
     let unread: string | undefined
     try {
       request = spec.request(args, { scanHistory: ctx.scanHistory })
-      if (request === null || typeof request !== 'object') throw new TypeError(`the adapter's request() for '${path}' returned ${request === null ? 'null' : typeof request}, not a RequestInfo object`)
+      if (request === null || typeof request !== 'object') throw new TypeError(`adapter '${ctx.adapter}', call '${path}': request() returned ${request === null ? 'null' : typeof request}, not a RequestInfo object (not scanned)`)
+      if (typeof (request as Partial<PromiseLike<unknown>>).then === 'function') {
+        // An `async request()` resolves after the call is sent: too late to scan or block it. Its
+        // rejection, if any, must not surface as the application's unhandled rejection.
+        Promise.resolve(request).then(undefined, () => {})
+        throw new TypeError(`adapter '${ctx.adapter}', call '${path}': request() returned a promise; it must return its RequestInfo synchronously (not scanned)`)
+      }
     } catch (error) {
       // The adapter could not read the call: it still goes out as the user made it, and it is still on
       // record (start and closing events, marked unscanned), rather than silently missing from the log.
@@ -180,7 +186,7 @@ function interceptCall(
       unread = error instanceof Error ? error.message : String(error)
       request = fallbackRequest(args)
     }
-    const call = new CallRecord(ctx, spec, request.method ?? activeHelper ?? path, request, unread)
+    const call = new CallRecord(ctx, spec, path, request.method ?? activeHelper ?? path, request, unread)
     // The helper's own `create` is this one; anything it starts from here on is a call of its own.
     activeHelper = undefined
     const blocked = call.start()
@@ -271,9 +277,14 @@ function settle(value: unknown, call: CallRecord, stream: boolean, extra?: Recor
  * next full GC (measured: 3.7 KB promoted per call, and twice the GC time, before this was done).
  */
 function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boolean): SdkApiPromise {
-  // A side branch for the failure only, not a replacement: the promise the SDK's helpers read stays the
-  // SDK's own, and no rejection is created that the user would have to handle.
-  promise.responsePromise.then(undefined, call.recordError)
+  let parsing = false
+  const parsed = () => parsing || promise.parsedPromise !== undefined
+  // A side branch, not a replacement: the promise the SDK's helpers read stays the SDK's own, and no
+  // rejection is created that the user would have to handle. A response that arrives with no parse begun
+  // (a call nobody awaits) still gets its closing event, without its body being read.
+  promise.responsePromise.then((props) => {
+    if (!parsed()) call.closeUnparsed('unread', responseFacts(props), parsed)
+  }, call.recordError)
   const parse = promise.parseResponse
   const asResponse = promise.asResponse
   const unhook = () => {
@@ -281,14 +292,15 @@ function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boo
     if (promise.asResponse === asResponseHook) Object.defineProperty(promise, 'asResponse', { configurable: true, writable: true, value: asResponse })
   }
   const parseHook = function (this: unknown, client: unknown, props: unknown): unknown {
-    let parsed: unknown
+    parsing = true
+    let parsedValue: unknown
     try {
-      parsed = parse.call(this, client, props)
+      parsedValue = parse.call(this, client, props)
     } catch (error) {
       unhook()
       return call.onFailure(error)
     }
-    return Promise.resolve(parsed).then(
+    return Promise.resolve(parsedValue).then(
       (value) => {
         unhook()
         // The SDKs put the request id on what they parse; a stream has only the header's.
@@ -305,16 +317,19 @@ function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boo
   // an own, non-enumerable property: the promise's keys and prototype stay as the SDK made them.
   const asResponseHook = function (this: SdkApiPromise): Promise<unknown> {
     return asResponse.call(this).then((response) => {
-      if (!promise.parsedPromise) {
-        const extra = { ...requestId(undefined, { response }), status: (response as { status?: number }).status }
-        call.rawFinish(extra, () => promise.parsedPromise !== undefined)
-      }
+      if (!parsed()) call.closeUnparsed('raw', responseFacts({ response }), parsed)
       return response
     })
   }
   promise.parseResponse = parseHook
   Object.defineProperty(promise, 'asResponse', { configurable: true, writable: true, value: asResponseHook })
   return promise
+}
+
+/** What a response says without its body being read: its status and request id. */
+function responseFacts(props: unknown): Record<string, unknown> {
+  const status = (props as { response?: { status?: unknown } } | null)?.response?.status
+  return { ...requestId(undefined, props), ...(typeof status === 'number' ? { status } : {}) }
 }
 
 /** `{ request_id }` from the parsed value's id, else from the response's headers; undefined when neither has one. */
@@ -338,6 +353,21 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  * iterator is observed, which `for await`, `tee()` and `toReadableStream()` all go through.
  */
 function watchStream(stream: AsyncIterable<unknown>, call: CallRecord, extra?: Record<string, unknown>): void {
+  const iterate = stream[Symbol.asyncIterator]
+  const readers: Readers = { open: 0 }
+  try {
+    Object.defineProperty(stream, Symbol.asyncIterator, {
+      configurable: true,
+      writable: true,
+      value: function (this: AsyncIterable<unknown>) {
+        return observedIterator(iterate.call(this), call, readers, extra)
+      },
+    })
+  } catch (error) {
+    // A frozen stream (or one whose iterator is fixed) cannot be watched: it goes to the user untouched.
+    call.unwatchable(error)
+    return
+  }
   // A stream aborted through its controller before (or without) being read still gets its closing event.
   // It waits a turn: when the abort comes from the SDK itself (a `break`, an error mid-stream), the
   // iterator's own end or error is recorded first, and this is a no-op.
@@ -345,44 +375,71 @@ function watchStream(stream: AsyncIterable<unknown>, call: CallRecord, extra?: R
   if (signal instanceof AbortSignal) {
     signal.addEventListener('abort', () => setTimeout(() => call.endStream(true, extra), 0), { once: true })
   }
-  const iterate = stream[Symbol.asyncIterator]
-  Object.defineProperty(stream, Symbol.asyncIterator, {
-    configurable: true,
-    writable: true,
-    value: function (this: AsyncIterable<unknown>) {
-      return observedIterator(iterate.call(this), call, extra)
-    },
-  })
+}
+
+/** How many iterators of one stream are being read (started, not finished). */
+interface Readers {
+  open: number
 }
 
 function observedIterator(
   inner: AsyncIterator<unknown>,
   call: CallRecord,
+  readers: Readers,
   extra?: Record<string, unknown>,
 ): AsyncIterableIterator<unknown> {
+  // 0: not read yet, 1: reading, 2: ended. `delivered`: this iterator handed out a chunk.
+  let state = 0
+  let delivered = false
+  const end = () => {
+    if (state === 1) readers.open--
+    state = 2
+  }
   const onNext = (step: IteratorResult<unknown>): IteratorResult<unknown> => {
     if (!step.done) {
-      call.chunk(step.value)
+      const blocked = call.chunk(step.value, extra)
+      if (blocked) {
+        // The chunk completes a dangerous tool call: it is not delivered, and the stream is closed.
+        end()
+        void Promise.resolve()
+          .then(() => inner.return?.())
+          .catch(() => {})
+        throw blocked
+      }
+      delivered = true
       return step
     }
+    end()
     const blocked = call.endStream(false, extra)
     if (blocked) throw blocked
     return step
   }
   const onError = (error: unknown): never => {
-    call.error(error)
+    // A second reader of a stream another loop is reading fails at once (the SDK refuses a consumed
+    // stream): that is this reader's error, not the call's, which the first loop is still reading.
+    const ownError = !delivered && readers.open > 1
+    end()
+    if (!ownError) call.error(error)
     throw error
   }
   return {
-    next: (...args: [] | [unknown]) => inner.next(...args).then(onNext, onError),
+    next: (...args: [] | [unknown]) => {
+      if (state === 0) {
+        state = 1
+        readers.open++
+      }
+      return inner.next(...args).then(onNext, onError)
+    },
     return: (value?: unknown) => {
-      // Left early (a \`break\` on \`message_stop\`): what was read is judged all the same, and a dangerous
+      end()
+      // Left early (a `break` on `message_stop`): what was read is judged all the same, and a dangerous
       // response throws from the loop, as it would at the stream's end.
       const blocked = call.endStream(true, extra)
       const closed = inner.return ? inner.return(value) : Promise.resolve({ done: true as const, value })
       return blocked ? Promise.resolve(closed).then(() => Promise.reject(blocked), () => Promise.reject(blocked)) : closed
     },
     throw: (error?: unknown) => {
+      end()
       call.error(error)
       return inner.throw ? inner.throw(error) : Promise.reject(error)
     },
