@@ -8,6 +8,7 @@ import { TARGETS } from './types.js'
 import type {
   Alert,
   MonitorEvent,
+  MonitorOptions,
   CallSpec,
   RequestInfo,
   ResponseInfo,
@@ -26,14 +27,23 @@ export interface MonitorContext {
   blockDangerous: boolean
   blockDangerousResponses: boolean
   scanHistory: boolean
+  /** The adapter's name, for fault reports. */
+  adapter: string
+  /** The options `monitor()` was given, as given: a second `monitor()` compares its own with them. */
+  options: MonitorOptions
 }
 
-/** What a scan found, and the texts it found clean of every redaction rule (not checked again when stored). */
+/**
+ * What a scan found, the texts it found clean of every redaction rule (not checked again when stored), and
+ * what was wrong with the texts an adapter gave (those entries are not scanned; the call is marked unscanned).
+ */
 interface TextScan extends ScanResult {
   clean?: Set<string>
+  invalid?: string
 }
 
 const NO_MATCHES: TextScan = { alert: 'none', matches: [] }
+const KNOWN_TARGETS: ReadonlySet<unknown> = new Set(TARGETS)
 
 /** Which rules redact, and the targets where all of them apply, per rule set (read once). */
 const coverageOf = new WeakMap<RuleSetLike, { ids: Set<string>; everywhere: Set<Target> } | null>()
@@ -56,13 +66,37 @@ function redactCoverage(rules: RuleSetLike) {
   return coverage
 }
 
-/** Scans texts grouped by target: one scan per target, however many parts the call has. @internal */
+/** What is wrong with one entry of an adapter's `texts`, or undefined when it is a `{ target, text }` to scan. */
+function textPartProblem(part: unknown): string | undefined {
+  if (part === null || typeof part !== 'object') return `is ${part === null ? 'null' : typeof part}, not { target, text }`
+  const { target, text } = part as Partial<TextPart>
+  if (!KNOWN_TARGETS.has(target)) return `has target ${typeof target === 'string' ? `'${target}'` : String(target)}, not one of ${TARGETS.join(', ')}`
+  if (typeof text !== 'string') return `has a text that is ${text === null ? 'null' : typeof text}, not a string`
+  return undefined
+}
+
+/**
+ * Scans texts grouped by target: one scan per target, however many parts the call has. Entries that are
+ * not `{ target, text }` with a known target and a string text are skipped and described in `invalid`:
+ * an adapter mistake must not pass as a clean scan.
+ * @internal
+ */
 export function scanTexts(rules: RuleSetLike, texts: TextPart[] | undefined): TextScan {
-  if (!texts || texts.length === 0) return NO_MATCHES
+  if (texts === undefined) return NO_MATCHES
+  if (!Array.isArray(texts)) return { ...NO_MATCHES, invalid: `texts is ${texts === null ? 'null' : typeof texts}, not an array of { target, text }` }
+  if (texts.length === 0) return NO_MATCHES
+  let invalid: string | undefined
   try {
     const byTarget = new Map<Target, string[]>()
-    for (const { target, text } of texts) {
-      if (typeof text !== 'string' || text === '') continue
+    for (let i = 0; i < texts.length; i++) {
+      const part = texts[i]
+      const problem = textPartProblem(part)
+      if (problem !== undefined) {
+        invalid ??= `texts[${i}] ${problem}`
+        continue
+      }
+      const { target, text } = part!
+      if (text === '') continue
       const parts = byTarget.get(target)
       if (parts) parts.push(text)
       else byTarget.set(target, [text])
@@ -81,21 +115,35 @@ export function scanTexts(rules: RuleSetLike, texts: TextPart[] | undefined): Te
       ;(matches ??= []).push(...result.matches)
       if (result.alert === 'dangerous' || (result.alert === 'suspicious' && alert === 'none')) alert = result.alert
     }
-    return { alert, matches: matches ?? [], clean }
+    return { alert, matches: matches ?? [], clean, invalid }
   } catch (error) {
     reportFault('rules', error)
-    return NO_MATCHES
+    return invalid === undefined ? NO_MATCHES : { ...NO_MATCHES, invalid }
   }
 }
+
+/** What the monitor read of a response: the adapter's reading, and why it is not scanned when it could not be read. */
+type ReadInfo = ResponseInfo & { unscanned?: string }
 
 /**
  * Streams handed to the application and not finished yet. A stream nobody reads or aborts has no end of
  * its own: at exit it is closed as partial, so no call is left without its closing event.
  */
 const openStreams = new Set<CallRecord>()
-/** Calls read only through `.asResponse()` so far, whose closing event waits a turn for a parse (see `rawFinish`). */
+/**
+ * Calls whose response arrived and whose body nobody has started to parse: read only through
+ * `.asResponse()` (closed a turn later), or not read at all (closed later, see `closeUnparsed`). A
+ * `flush()` and the process's exit close them at once.
+ */
 const pendingRaw = new Map<CallRecord, () => void>()
 let closingAtExit = false
+
+/**
+ * How long a call whose response arrived stays open for a parse to start (`await`, `.then()`) before it
+ * is closed unread. A fire-and-forget call is never parsed; code that awaits a call late (after other
+ * work) parses it within this time, and its finish event then holds the response.
+ */
+const UNREAD_CLOSE_MS = 60_000
 
 function closePendingRaw(): void {
   for (const finish of pendingRaw.values()) finish()
@@ -127,20 +175,32 @@ export class CallRecord {
   private closed = false
   private firstTokenAt: number | undefined
   private accumulator: StreamAccumulator | undefined
+  /** Cancels the timer of a pending raw or unread close (see `closeUnparsed`). */
+  private cancelTimer: (() => void) | undefined
 
   constructor(
     private readonly ctx: MonitorContext,
     private readonly spec: CallSpec,
+    /** The adapter's path of this call (`chat.send`), for fault reports. */
+    private readonly path: string,
     readonly method: string,
     readonly request: RequestInfo,
-    /** Set when the adapter could not read the request (its error message): the call was not scanned. */
-    private readonly unread?: string,
+    /** Set when the adapter could not read the request (why): the call was not scanned, or not all of it. */
+    private unread?: string,
   ) {}
+
+  /** The adapter gave something the monitor cannot read: reported (naming the adapter and path), and the event says the call is not scanned. */
+  adapterFault(problem: string): string {
+    const message = `adapter '${this.ctx.adapter}', call '${this.path}': ${problem}`
+    reportFault('adapter', new TypeError(message))
+    return message
+  }
 
   /** Records the start (or the block). Returns the error to throw when the request must not be sent. */
   start(): MonitorBlockedError | undefined {
     const { request, ctx } = this
     const scan = scanTexts(ctx.rules, request.texts)
+    if (scan.invalid !== undefined) this.unread ??= this.adapterFault(`request() returned ${scan.invalid} (not scanned)`)
     let data: Record<string, unknown>
     try {
       data = { method: this.method }
@@ -164,13 +224,13 @@ export class CallRecord {
       this.closed = true
       data.reason = `dangerous content: ${ruleIds(scan.matches, 'dangerous')}`
       data.alert = 'dangerous'
-      data.security = { matches: scan.matches }
+      data.security = securityOf(scan.matches, this.unread)
       const event = ctx.recorder.record('LLM_call_blocked', 'warning', this.id, data, undefined, scan.clean)
       ctx.recorder.flushNow()
       return new MonitorBlockedError(scan.matches, event)
     }
     data.alert = scan.alert
-    data.security = this.unread === undefined ? { matches: scan.matches } : { matches: scan.matches, unscanned: true, adapter_error: this.unread }
+    data.security = securityOf(scan.matches, this.unread)
     ctx.recorder.record('LLM_call_start', scan.alert === 'none' && this.unread === undefined ? 'info' : 'warning', this.id, data, undefined, scan.clean)
     return undefined
   }
@@ -181,32 +241,61 @@ export class CallRecord {
     return this.close(this.read(result), extra)
   }
 
-  private read(result: unknown): ResponseInfo {
+  private read(result: unknown): ReadInfo {
+    let info: ResponseInfo
     try {
-      return this.spec.response ? this.spec.response(result) : { response: result }
+      info = this.spec.response ? this.spec.response(result) : { response: result }
     } catch (error) {
       reportFault('adapter', error)
-      return {}
+      return { unscanned: error instanceof Error ? error.message : String(error) }
     }
+    if (info === null || typeof info !== 'object') {
+      return { unscanned: this.adapterFault(`response() returned ${info === null ? 'null' : typeof info}, not a ResponseInfo object (not scanned)`) }
+    }
+    if (typeof (info as Partial<PromiseLike<unknown>>).then === 'function') {
+      // An `async response()`: its outcome comes too late to judge the response, and a rejection of it must
+      // not surface as the application's unhandled rejection.
+      Promise.resolve(info).then(undefined, () => {})
+      return { unscanned: this.adapterFault('response() returned a promise; it must return its ResponseInfo synchronously (not scanned)') }
+    }
+    return info
   }
 
   /**
-   * The raw response was handed to the user (`.asResponse()`) and its body has not been parsed. The closing
-   * event waits a turn: a parse started by then (`withResponse()`, `await` right after) closes the call
-   * with the parsed response instead. Without one, the call closes as a raw response; a parse after that
-   * is still judged (see `judgeLate`).
+   * The response arrived and its body has not been parsed. Read raw through `.asResponse()` (`'raw'`), the
+   * closing event waits a turn, so that a parse started by then (`withResponse()`, an `await` right after)
+   * closes the call with the parsed response instead. Not read at all (`'unread'`: a call nobody awaits),
+   * it waits `UNREAD_CLOSE_MS`, or until a `flush()` or the exit. Without a parse by then, the call closes
+   * with what is known (status, request id, time to the response); the body is left to the application
+   * (nothing reads it), and a parse after that is still judged (see `judgeLate`).
    */
-  rawFinish(extra: Record<string, unknown>, parsed: () => boolean): void {
-    if (this.closed || pendingRaw.has(this)) return
+  closeUnparsed(how: 'raw' | 'unread', extra: Record<string, unknown> | undefined, parsed: () => boolean): void {
+    if (this.closed) return
+    this.cancelPending()
+    const data = { duration_ms: round(performance.now() - this.started), ...extra, ...(how === 'raw' ? { raw_response: true } : { response_unread: true }) }
     const finish = () => {
-      pendingRaw.delete(this)
+      this.cancelPending()
       if (this.closed || parsed()) return
       this.raw = true
-      this.finish(null, { ...extra, raw_response: true })
+      this.close({}, data)
     }
     pendingRaw.set(this, finish)
     closeAtExit()
-    setImmediate(finish)
+    if (how === 'raw') {
+      const immediate = setImmediate(finish)
+      this.cancelTimer = () => clearImmediate(immediate)
+    } else {
+      // `unref`: a call nobody reads does not keep the process alive (the bare client would not).
+      const timer = setTimeout(finish, UNREAD_CLOSE_MS).unref()
+      this.cancelTimer = () => clearTimeout(timer)
+    }
+  }
+
+  private cancelPending(): void {
+    if (this.cancelTimer === undefined) return
+    this.cancelTimer()
+    this.cancelTimer = undefined
+    pendingRaw.delete(this)
   }
 
   /** Closed as a raw response before its body was parsed: the parsed body, when it comes, is still judged. */
@@ -214,7 +303,7 @@ export class CallRecord {
   private closingEvent: MonitorEvent | undefined
 
   /** A dangerous response read after the call closed is blocked all the same (nothing more is recorded). */
-  private judgeLate(info: ResponseInfo): MonitorBlockedError | undefined {
+  private judgeLate(info: ReadInfo): MonitorBlockedError | undefined {
     if (!this.ctx.blockDangerousResponses || !this.closingEvent) return undefined
     const scan = scanTexts(this.ctx.rules, info.texts)
     return scan.alert === 'dangerous' ? new MonitorBlockedError(scan.matches, this.closingEvent) : undefined
@@ -234,14 +323,26 @@ export class CallRecord {
     }
   }
 
-  chunk(value: unknown): void {
-    if ((this.closed && !this.raw) || !this.accumulator) return
+  /**
+   * One chunk of the stream, before the application gets it. With `blockDangerousResponses`, a chunk that
+   * completes a dangerous tool call (the adapter's `completedTexts`) closes the call and returns the
+   * error to throw instead of delivering that chunk: the application never holds the assembled call.
+   */
+  chunk(value: unknown, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
+    const accumulator = this.accumulator
+    if ((this.closed && !this.raw) || !accumulator) return undefined
+    let completed: TextPart[] | undefined
     try {
-      if (this.accumulator.push(value) === true && this.firstTokenAt === undefined) this.firstTokenAt = performance.now()
+      if (accumulator.push(value) === true && this.firstTokenAt === undefined) this.firstTokenAt = performance.now()
+      if (this.ctx.blockDangerousResponses && accumulator.completedTexts) completed = accumulator.completedTexts(value)
     } catch (error) {
       reportFault('adapter', error)
       this.accumulator = undefined
+      return undefined
     }
+    if (completed === undefined || completed.length === 0) return undefined
+    if (scanTexts(this.ctx.rules, completed).alert !== 'dangerous') return undefined
+    return this.endStream(false, { ...extra, blocked_mid_stream: true })
   }
 
   /** The stream ended (`partial`: the user stopped reading it before its end). */
@@ -258,6 +359,16 @@ export class CallRecord {
     }
     const ttft = this.firstTokenAt === undefined ? null : round(this.firstTokenAt - this.started)
     return this.close(info, { ...extra, time_to_first_token_ms: ttft, ...(partial ? { partial: true } : {}) })
+  }
+
+  /**
+   * The stream cannot be watched (a frozen object whose iterator cannot be hooked): the call closes now, with
+   * no response, marked unscanned, and the fault is reported. The stream itself goes to the application as it is.
+   */
+  unwatchable(error: unknown): void {
+    reportFault('stream', new TypeError(`adapter '${this.ctx.adapter}', call '${this.path}': the stream it returned cannot be watched (${error instanceof Error ? error.message : String(error)}); the call is recorded without its response`))
+    if (this.closed) return
+    this.close({ unscanned: 'the stream could not be watched' }, { stream_unwatched: true })
   }
 
   /** Closes a stream still open at exit; the event log has written its queue already, so this is written at once. */
@@ -281,6 +392,7 @@ export class CallRecord {
   error(error: unknown): void {
     if (this.closed) return
     this.closed = true
+    this.cancelPending()
     openStreams.delete(this)
     const data: Record<string, unknown> = {
       method: this.method,
@@ -298,13 +410,15 @@ export class CallRecord {
     this.ctx.recorder.record('LLM_call_error', 'error', this.id, data)
   }
 
-  private close(info: ResponseInfo, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
+  private close(info: ReadInfo, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
     this.closed = true
+    this.cancelPending()
     openStreams.delete(this)
     const { ctx } = this
     const scan = scanTexts(ctx.rules, info.texts)
+    const unscanned = info.unscanned ?? (scan.invalid === undefined ? undefined : this.adapterFault(`the response's ${scan.invalid} (not scanned)`))
     const model = (info.response as { model?: unknown } | undefined)?.model ?? this.request.model
-    const event = ctx.recorder.record('LLM_call_finish', scan.alert === 'none' ? 'info' : 'warning', this.id, {
+    const event = ctx.recorder.record('LLM_call_finish', scan.alert === 'none' && unscanned === undefined ? 'info' : 'warning', this.id, {
       method: this.method,
       ...(model === undefined ? {} : { model }),
       duration_ms: round(performance.now() - this.started),
@@ -313,7 +427,7 @@ export class CallRecord {
       response: info.response ?? null,
       usage: info.usage ?? null,
       alert: scan.alert,
-      security: { matches: scan.matches },
+      security: securityOf(scan.matches, unscanned),
     }, undefined, scan.clean)
     this.closingEvent = event
     if (scan.alert === 'dangerous' && ctx.blockDangerousResponses) {
@@ -322,6 +436,11 @@ export class CallRecord {
     }
     return undefined
   }
+}
+
+/** The `security` field of an event: the matches, and why the call was not (fully) scanned when it was not. */
+function securityOf(matches: RuleMatch[], unscanned: string | undefined): Record<string, unknown> {
+  return unscanned === undefined ? { matches } : { matches, unscanned: true, adapter_error: unscanned }
 }
 
 function ruleIds(matches: RuleMatch[], severity: RuleMatch['severity']): string {

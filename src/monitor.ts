@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { builtinAdapters } from './adapters/index.js'
 import type { MonitorContext } from './call.js'
 import { CylestioError } from './errors.js'
-import { pathTree, realOf, wrapObject } from './proxy.js'
+import { layerOf, pathTree, wrapObject } from './proxy.js'
 import { Recorder } from './recorder.js'
 import { loadRules, type RuleSet } from './rules/index.js'
 import { resolveSink } from './store/index.js'
@@ -13,6 +13,8 @@ import type { Adapter, MonitorOptions, RuleSetLike } from './types.js'
 /**
  * Wraps an LLM client so that every call it makes is recorded and checked. The client is not modified:
  * the returned proxy behaves exactly like it (same type, `instanceof`, helpers, streams, errors).
+ * Monitoring a monitored client returns it as it is when no options, or the same ones, are given; with
+ * other options, its real client is monitored anew with them (one layer, never two).
  *
  * @example
  * import Anthropic from '@anthropic-ai/sdk'
@@ -24,7 +26,14 @@ import type { Adapter, MonitorOptions, RuleSetLike } from './types.js'
 export function monitor<T extends object>(client: T, options: MonitorOptions = {}): T {
   // Checked first: a bad option is reported even when the client is already monitored (and stays one layer).
   checkOptions(options)
-  if (realOf.has(client)) return client
+  const layer = layerOf.get(client)
+  if (layer) {
+    // Already monitored: the same client, unless these options ask for something else. Then the real
+    // client is monitored anew with exactly these options (still one layer; the first monitored client
+    // keeps its own): a second monitor() that asks for blocking must not silently get none.
+    if (asksForNothing(options) || sameOptions(options, layer.ctx.options)) return client
+    client = layer.real as T
+  }
   if (client === null || typeof client !== 'object') {
     throw new CylestioError('MONITOR_BAD_CLIENT', `monitor(client): expected an LLM client object, got ${client === null ? 'null' : typeof client}`)
   }
@@ -45,6 +54,8 @@ export function monitor<T extends object>(client: T, options: MonitorOptions = {
     blockDangerous: options.blockDangerous ?? true,
     blockDangerousResponses: options.blockDangerousResponses ?? false,
     scanHistory: options.scanHistory ?? false,
+    adapter: adapter.name,
+    options: { ...options },
   }
   recorder.record(
     'monitoring_enabled',
@@ -68,6 +79,31 @@ const KNOWN_OPTIONS = new Set([
   'onEvent',
   'scanHistory',
 ])
+
+/** The value each option has when left out (those with a fixed default). */
+const DEFAULTS: Partial<Record<keyof MonitorOptions, unknown>> = {
+  agentId: 'default',
+  defaultRules: true,
+  blockDangerous: true,
+  blockDangerousResponses: false,
+  redact: true,
+  scanHistory: false,
+}
+
+function asksForNothing(options: MonitorOptions): boolean {
+  return Object.values(options).every((value) => value === undefined)
+}
+
+/** Whether two sets of options make the same monitor: each option's value (or its default) is the same value, arrays item by item. */
+function sameOptions(a: MonitorOptions, b: MonitorOptions): boolean {
+  for (const key of KNOWN_OPTIONS as Set<keyof MonitorOptions>) {
+    const x: unknown = a[key] ?? DEFAULTS[key]
+    const y: unknown = b[key] ?? DEFAULTS[key]
+    if (Object.is(x, y)) continue
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length || x.some((item, i) => !Object.is(item, y[i]))) return false
+  }
+  return true
+}
 
 const BOOLEAN_OPTIONS = ['defaultRules', 'blockDangerous', 'blockDangerousResponses', 'redact', 'scanHistory'] as const
 

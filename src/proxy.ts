@@ -34,8 +34,11 @@ export function pathTree(adapter: Adapter): PathNode {
   return root
 }
 
-/** Every proxy this package made, to its real object: `monitor(monitor(c))` stays one layer. @internal */
-export const realOf = new WeakMap<object, object>()
+/**
+ * Every proxy this package made, to its real object and the monitor it records for: `monitor(monitor(c))`
+ * stays one layer. @internal
+ */
+export const layerOf = new WeakMap<object, { real: object; ctx: MonitorContext }>()
 
 /** The client a tree of proxies belongs to: a resource's `_client` back-reference leads to its proxy. */
 interface Root {
@@ -91,16 +94,27 @@ export function wrapObject(
   })
   const root: Root = parentRoot ?? { real: target, proxy }
   proxies.set(target, proxy)
-  realOf.set(proxy, target)
+  layerOf.set(proxy, { real: target, ctx })
   return proxy
 }
 
 /** A method that is not an LLM call: runs on the real object, exactly as on the bare client. */
 function bindToReal(fn: Function, real: object, proxy: object, after?: (result: unknown) => unknown): Function {
-  return function (this: unknown, ...args: unknown[]) {
+  return shapedLike(fn, function (this: unknown, ...args: unknown[]) {
     const result = Reflect.apply(fn, this === proxy ? real : this, args)
     return after ? after(result) : result
+  })
+}
+
+/** The function handed out in place of `fn` carries its `name` and `length` (`messages.create.name` is 'create'). */
+function shapedLike(fn: Function, wrapped: Function): Function {
+  try {
+    Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true })
+    Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true })
+  } catch {
+    // A `name` or `length` getter that throws: the wrapper keeps its own.
   }
+  return wrapped
 }
 
 /** `client.withOptions()` and the like return a new client of the same class: it is monitored too. */
@@ -116,7 +130,7 @@ function rewrapClone(
     typeof result === 'object' &&
     result !== real &&
     Object.getPrototypeOf(result) === Object.getPrototypeOf(real) &&
-    !realOf.has(result)
+    !layerOf.has(result)
   ) {
     return wrapObject(result, node, ctx, proxies)
   }
@@ -132,7 +146,7 @@ let activeHelper: string | undefined
 
 /** A helper such as `messages.stream()`: it runs with the monitored object as `this`, so the calls it makes are seen. */
 function runAsMonitored(fn: Function, real: object, proxy: object, path: string): Function {
-  return function (this: unknown, ...args: unknown[]) {
+  return shapedLike(fn, function (this: unknown, ...args: unknown[]) {
     const outer = activeHelper
     activeHelper = path
     try {
@@ -140,7 +154,7 @@ function runAsMonitored(fn: Function, real: object, proxy: object, path: string)
     } finally {
       activeHelper = outer
     }
-  }
+  })
 }
 
 /** An LLM call: record its start, block it or send it, then watch its result to the single closing event. */
@@ -152,13 +166,19 @@ function interceptCall(
   path: string,
   ctx: MonitorContext,
 ): Function {
-  return function (this: unknown, ...args: unknown[]) {
+  return shapedLike(fn, function (this: unknown, ...args: unknown[]) {
     const self = this === proxy ? real : this
     let request: RequestInfo
     let unread: string | undefined
     try {
       request = spec.request(args, { scanHistory: ctx.scanHistory })
-      if (request === null || typeof request !== 'object') throw new TypeError(`the adapter's request() for '${path}' returned ${request === null ? 'null' : typeof request}, not a RequestInfo object`)
+      if (request === null || typeof request !== 'object') throw new TypeError(`adapter '${ctx.adapter}', call '${path}': request() returned ${request === null ? 'null' : typeof request}, not a RequestInfo object (not scanned)`)
+      if (typeof (request as Partial<PromiseLike<unknown>>).then === 'function') {
+        // An `async request()` resolves after the call is sent: too late to scan or block it. Its
+        // rejection, if any, must not surface as the application's unhandled rejection.
+        Promise.resolve(request).then(undefined, () => {})
+        throw new TypeError(`adapter '${ctx.adapter}', call '${path}': request() returned a promise; it must return its RequestInfo synchronously (not scanned)`)
+      }
     } catch (error) {
       // The adapter could not read the call: it still goes out as the user made it, and it is still on
       // record (start and closing events, marked unscanned), rather than silently missing from the log.
@@ -166,7 +186,7 @@ function interceptCall(
       unread = error instanceof Error ? error.message : String(error)
       request = fallbackRequest(args)
     }
-    const call = new CallRecord(ctx, spec, request.method ?? activeHelper ?? path, request, unread)
+    const call = new CallRecord(ctx, spec, path, request.method ?? activeHelper ?? path, request, unread)
     // The helper's own `create` is this one; anything it starts from here on is a call of its own.
     activeHelper = undefined
     const blocked = call.start()
@@ -179,7 +199,7 @@ function interceptCall(
       throw error
     }
     return observeResult(result, call, request.stream === true)
-  }
+  })
 }
 
 /** What is known of a call whose adapter threw: its first argument as given, and whether it streams. */
@@ -259,13 +279,17 @@ function settle(value: unknown, call: CallRecord, stream: boolean, extra?: Recor
  * next full GC (measured: 3.7 KB promoted per call, and twice the GC time, before this was done).
  */
 function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boolean): SdkApiPromise {
-  // A side branch for the failure only, not a replacement: the promise the SDK's helpers read stays the
-  // SDK's own, and no rejection is created that the user would have to handle.
-  promise.responsePromise.then(undefined, call.recordError)
+  let parsing = false
+  const parsed = () => parsing || promise.parsedPromise !== undefined
+  // A side branch, not a replacement: the promise the SDK's helpers read stays the SDK's own, and no
+  // rejection is created that the user would have to handle. A response that arrives with no parse begun
+  // (a call nobody awaits) still gets its closing event, without its body being read.
+  promise.responsePromise.then((props) => {
+    if (!parsed()) call.closeUnparsed('unread', responseFacts(props), parsed)
+  }, call.recordError)
   const parse = promise.parseResponse
   const asResponse = promise.asResponse
   const responseProps = promise._responseProps
-  let parsing = false
   const unhook = () => {
     if (promise.parseResponse === parseHook) promise.parseResponse = parse
     if (promise.asResponse === asResponseHook) Object.defineProperty(promise, 'asResponse', { configurable: true, writable: true, value: asResponse })
@@ -275,14 +299,14 @@ function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boo
   }
   const parseHook = function (this: unknown, client: unknown, props: unknown): unknown {
     parsing = true
-    let parsed: unknown
+    let parsedValue: unknown
     try {
-      parsed = parse.call(this, client, props)
+      parsedValue = parse.call(this, client, props)
     } catch (error) {
       unhook()
       return call.onFailure(error)
     }
-    return Promise.resolve(parsed).then(
+    return Promise.resolve(parsedValue).then(
       (value) => {
         unhook()
         // The SDKs put the request id on what they parse; a stream has only the header's.
@@ -299,23 +323,25 @@ function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boo
   // thread's stream parses it itself); unless this promise's own parse starts too, the call still gets its
   // closing event, as a raw response. The hooks are own, non-enumerable properties: the promise's keys and
   // prototype stay as the SDK made them.
-  const rawRead = <T>(read: () => Promise<T>, responseOf: (value: T) => unknown) =>
+  const rawRead = <T>(read: () => Promise<T>, propsOf: (value: T) => unknown) =>
     function (this: SdkApiPromise): Promise<T> {
       return read.call(this).then((value) => {
-        if (!promise.parsedPromise && !parsing) {
-          const response = responseOf(value) as { status?: number } | undefined
-          const extra = { ...requestId(undefined, { response }), status: response?.status }
-          call.rawFinish(extra, () => promise.parsedPromise !== undefined || parsing)
-        }
+        if (!parsed()) call.closeUnparsed('raw', responseFacts(propsOf(value)), parsed)
         return value
       })
     }
-  const asResponseHook = rawRead(asResponse, (response) => response)
-  const responsePropsHook = typeof responseProps === 'function' ? rawRead(responseProps, (props) => props?.response) : undefined
+  const asResponseHook = rawRead(asResponse, (response) => ({ response }))
+  const responsePropsHook = typeof responseProps === 'function' ? rawRead(responseProps, (props) => props) : undefined
   promise.parseResponse = parseHook
   Object.defineProperty(promise, 'asResponse', { configurable: true, writable: true, value: asResponseHook })
   if (responsePropsHook) Object.defineProperty(promise, '_responseProps', { configurable: true, writable: true, value: responsePropsHook })
   return promise
+}
+
+/** What a response says without its body being read: its status and request id. */
+function responseFacts(props: unknown): Record<string, unknown> {
+  const status = (props as { response?: { status?: unknown } } | null)?.response?.status
+  return { ...requestId(undefined, props), ...(typeof status === 'number' ? { status } : {}) }
 }
 
 /** `{ request_id }` from the parsed value's id, else from the response's headers; undefined when neither has one. */
@@ -339,6 +365,21 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  * iterator is observed, which `for await`, `tee()` and `toReadableStream()` all go through.
  */
 function watchStream(stream: AsyncIterable<unknown>, call: CallRecord, extra?: Record<string, unknown>): void {
+  const iterate = stream[Symbol.asyncIterator]
+  const readers: Readers = { open: 0 }
+  try {
+    Object.defineProperty(stream, Symbol.asyncIterator, {
+      configurable: true,
+      writable: true,
+      value: function (this: AsyncIterable<unknown>) {
+        return observedIterator(iterate.call(this), call, readers, extra)
+      },
+    })
+  } catch (error) {
+    // A frozen stream (or one whose iterator is fixed) cannot be watched: it goes to the user untouched.
+    call.unwatchable(error)
+    return
+  }
   // A stream aborted through its controller before (or without) being read still gets its closing event.
   // It waits a turn: when the abort comes from the SDK itself (a `break`, an error mid-stream), the
   // iterator's own end or error is recorded first, and this is a no-op.
@@ -346,44 +387,71 @@ function watchStream(stream: AsyncIterable<unknown>, call: CallRecord, extra?: R
   if (signal instanceof AbortSignal) {
     signal.addEventListener('abort', () => setTimeout(() => call.endStream(true, extra), 0), { once: true })
   }
-  const iterate = stream[Symbol.asyncIterator]
-  Object.defineProperty(stream, Symbol.asyncIterator, {
-    configurable: true,
-    writable: true,
-    value: function (this: AsyncIterable<unknown>) {
-      return observedIterator(iterate.call(this), call, extra)
-    },
-  })
+}
+
+/** How many iterators of one stream are being read (started, not finished). */
+interface Readers {
+  open: number
 }
 
 function observedIterator(
   inner: AsyncIterator<unknown>,
   call: CallRecord,
+  readers: Readers,
   extra?: Record<string, unknown>,
 ): AsyncIterableIterator<unknown> {
+  // 0: not read yet, 1: reading, 2: ended. `delivered`: this iterator handed out a chunk.
+  let state = 0
+  let delivered = false
+  const end = () => {
+    if (state === 1) readers.open--
+    state = 2
+  }
   const onNext = (step: IteratorResult<unknown>): IteratorResult<unknown> => {
     if (!step.done) {
-      call.chunk(step.value)
+      const blocked = call.chunk(step.value, extra)
+      if (blocked) {
+        // The chunk completes a dangerous tool call: it is not delivered, and the stream is closed.
+        end()
+        void Promise.resolve()
+          .then(() => inner.return?.())
+          .catch(() => {})
+        throw blocked
+      }
+      delivered = true
       return step
     }
+    end()
     const blocked = call.endStream(false, extra)
     if (blocked) throw blocked
     return step
   }
   const onError = (error: unknown): never => {
-    call.error(error)
+    // A second reader of a stream another loop is reading fails at once (the SDK refuses a consumed
+    // stream): that is this reader's error, not the call's, which the first loop is still reading.
+    const ownError = !delivered && readers.open > 1
+    end()
+    if (!ownError) call.error(error)
     throw error
   }
   return {
-    next: (...args: [] | [unknown]) => inner.next(...args).then(onNext, onError),
+    next: (...args: [] | [unknown]) => {
+      if (state === 0) {
+        state = 1
+        readers.open++
+      }
+      return inner.next(...args).then(onNext, onError)
+    },
     return: (value?: unknown) => {
-      // Left early (a \`break\` on \`message_stop\`): what was read is judged all the same, and a dangerous
+      end()
+      // Left early (a `break` on `message_stop`): what was read is judged all the same, and a dangerous
       // response throws from the loop, as it would at the stream's end.
       const blocked = call.endStream(true, extra)
       const closed = inner.return ? inner.return(value) : Promise.resolve({ done: true as const, value })
       return blocked ? Promise.resolve(closed).then(() => Promise.reject(blocked), () => Promise.reject(blocked)) : closed
     },
     throw: (error?: unknown) => {
+      end()
       call.error(error)
       return inner.throw ? inner.throw(error) : Promise.reject(error)
     },

@@ -81,6 +81,13 @@ export interface ResponseInfo {
 export interface StreamAccumulator {
   /** Takes one chunk; returns true when the chunk carries the first generated token. */
   push(chunk: unknown): boolean | void
+  /**
+   * Optional: the texts that the chunk just pushed completes (a tool call's arguments, at the chunk that
+   * closes its block), or undefined. With `blockDangerousResponses`, a dangerous one stops the stream
+   * instead of that chunk reaching the application; without this method, a dangerous response is blocked
+   * at the end of the stream. Called only when that option is on.
+   */
+  completedTexts?(chunk: unknown): TextPart[] | undefined
   /** The response assembled so far (called once, when the stream ends or is abandoned). */
   result(): ResponseInfo
 }

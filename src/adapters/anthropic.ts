@@ -369,6 +369,15 @@ class MessageAccumulator implements StreamAccumulator {
     if (!this.stopped) info.data = { ...info.data, partial: true }
     return info
   }
+
+  /** A tool call's arguments, at the `content_block_stop` that completes them (pushed just before). */
+  completedTexts(chunk: unknown): TextPart[] | undefined {
+    const event = chunk as { type?: unknown; index?: unknown } | null
+    if (event?.type !== 'content_block_stop' || !isIndex(event.index)) return undefined
+    const block = this.message?.content[event.index]
+    if (!block || (block.type !== 'tool_use' && block.type !== 'server_tool_use')) return undefined
+    return [{ target: 'tool_input', text: toolInputText(block.input ?? {}) }]
+  }
 }
 
 const messagesCreate: CallSpec = {

@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { getMonitorHealth, MonitorBlockedError, monitor } from '../../src/index.js'
+import type { Adapter, CallSpec, MonitorEvent, MonitorOptions } from '../../src/types.js'
+import { readLog, tempLog } from '../helpers.js'
+
+// An adapter that gives the monitor something it cannot scan (a promise, a texts entry that is not
+// { target, text }) must not turn scanning off silently: the call still goes on, its events say it was not
+// (fully) scanned and why, the fault is reported naming the adapter and the call, and valid entries are
+// still scanned.
+
+const DANGER = 'Please run this on the build server for me: rm -rf / --no-preserve-root'
+
+const warnings: Error[] = []
+const onWarning = (w: Error) => {
+  if (w.name === 'CylestioMonitorWarning') warnings.push(w)
+}
+beforeAll(() => {
+  process.on('warning', onWarning)
+})
+afterAll(() => {
+  process.off('warning', onWarning)
+})
+
+/** A hand-written client (`chat.send`) monitored with an adapter whose `chat.send` reader is `spec`. */
+function acme(spec: CallSpec, options: MonitorOptions = {}, answer: unknown = { text: 'ok' }) {
+  const sent: unknown[] = []
+  const adapter: Adapter = { name: 'acme', calls: { 'chat.send': spec } }
+  const file = tempLog()
+  const bare = {
+    chat: {
+      send: async (request: { prompt: string }) => {
+        sent.push(request)
+        return answer
+      },
+    },
+  }
+  return { client: monitor(bare, { adapters: [adapter], store: file, ...options }), sent, file }
+}
+
+const call = async (events: Promise<MonitorEvent[]>, name: string) => (await events).find((e) => e.event === name)!
+
+describe('request() output the monitor cannot scan', () => {
+  it('an async request(): sent as made, the start event marked unscanned, the fault reported and counted', async () => {
+    const before = getMonitorHealth().faults.adapter ?? 0
+    const { client, sent, file } = acme({
+      request: (async (args: unknown[]) => ({ params: args[0], texts: [{ target: 'user', text: (args[0] as { prompt: string }).prompt }] })) as never,
+    })
+    expect(await client.chat.send({ prompt: DANGER })).toEqual({ text: 'ok' })
+    expect(sent).toHaveLength(1)
+    const start = await call(readLog(file), 'LLM_call_start')
+    expect(start.level).toBe('warning')
+    expect(start.data.security).toMatchObject({ unscanned: true, adapter_error: expect.stringMatching(/adapter 'acme', call 'chat\.send': request\(\) returned a promise/) })
+    expect(getMonitorHealth().faults.adapter).toBe(before + 1)
+    await new Promise((r) => setImmediate(r)) // warnings are emitted on the next tick
+    expect(warnings.some((w) => /adapter 'acme', call 'chat\.send'/.test(w.message))).toBe(true)
+  })
+
+  it('texts with a null entry: the valid entries are still scanned (and block), the call marked unscanned', async () => {
+    const { client, sent, file } = acme({
+      request: (args) => ({ params: args[0], texts: [null as never, { target: 'user', text: (args[0] as { prompt: string }).prompt }] }),
+    })
+    await expect(client.chat.send({ prompt: DANGER })).rejects.toBeInstanceOf(MonitorBlockedError)
+    expect(sent).toHaveLength(0)
+    const blocked = await call(readLog(file), 'LLM_call_blocked')
+    expect(blocked.data.security).toMatchObject({ unscanned: true, adapter_error: expect.stringContaining('texts[0] is null') })
+  })
+
+  it('an unknown target (a typo) is reported, not read as a target no rule applies to', async () => {
+    const before = getMonitorHealth().faults.adapter ?? 0
+    const { client, file } = acme({
+      request: (args) => ({ params: args[0], texts: [{ target: 'User' as never, text: (args[0] as { prompt: string }).prompt }] }),
+    })
+    await client.chat.send({ prompt: DANGER })
+    const start = await call(readLog(file), 'LLM_call_start')
+    expect(start.data.security).toMatchObject({ unscanned: true, adapter_error: expect.stringContaining("texts[0] has target 'User', not one of system, user") })
+    expect(getMonitorHealth().faults.adapter).toBe(before + 1)
+  })
+
+  it('a text that is not a string, and texts that is not an array', async () => {
+    for (const texts of [[{ target: 'user', text: 42 }], 'hello']) {
+      const { client, file } = acme({ request: (args) => ({ params: args[0], texts: texts as never }) })
+      await client.chat.send({ prompt: 'hi' })
+      const start = await call(readLog(file), 'LLM_call_start')
+      expect(start.data.security).toMatchObject({ unscanned: true })
+    }
+  })
+
+  it('valid texts are not marked', async () => {
+    const { client, file } = acme({ request: (args) => ({ params: args[0], texts: [{ target: 'user', text: 'hello' }, { target: 'system', text: '' }] }) })
+    await client.chat.send({ prompt: 'hi' })
+    const start = await call(readLog(file), 'LLM_call_start')
+    expect(start.level).toBe('info')
+    expect(start.data.security).toEqual({ matches: [] })
+  })
+})
+
+describe('response() output the monitor cannot scan', () => {
+  it('an async response() with blockDangerousResponses: the finish event says the response was not scanned', async () => {
+    const before = getMonitorHealth().faults.adapter ?? 0
+    const { client, file } = acme(
+      {
+        request: (args) => ({ params: args[0], texts: [] }),
+        response: (async (result: { cmd: string }) => ({ response: result, texts: [{ target: 'tool_input', text: result.cmd }] })) as never,
+      },
+      { blockDangerousResponses: true },
+      { cmd: 'rm -rf /' },
+    )
+    // The call goes on (an adapter fault never breaks it), and the record says the response went unjudged.
+    expect(await client.chat.send({ prompt: 'hi' })).toEqual({ cmd: 'rm -rf /' })
+    const finish = await call(readLog(file), 'LLM_call_finish')
+    expect(finish.level).toBe('warning')
+    expect(finish.data.security).toMatchObject({ unscanned: true, adapter_error: expect.stringMatching(/adapter 'acme', call 'chat\.send': response\(\) returned a promise/) })
+    expect(getMonitorHealth().faults.adapter).toBe(before + 1)
+  })
+
+  it('a response() whose texts hold an unknown target: the valid ones are still judged', async () => {
+    const { client, file } = acme(
+      {
+        request: (args) => ({ params: args[0], texts: [] }),
+        response: (result) => ({ response: result, texts: [{ target: 'tool-input' as never, text: 'x' }, { target: 'tool_input', text: (result as { cmd: string }).cmd }] }),
+      },
+      { blockDangerousResponses: true },
+      { cmd: 'rm -rf /' },
+    )
+    await expect(client.chat.send({ prompt: 'hi' })).rejects.toBeInstanceOf(MonitorBlockedError)
+    const finish = await call(readLog(file), 'LLM_call_finish')
+    expect(finish.data).toMatchObject({ alert: 'dangerous', security: { unscanned: true, adapter_error: expect.stringContaining("texts[0] has target 'tool-input'") } })
+  })
+})
