@@ -8,7 +8,8 @@ import { TARGETS, type Severity, type Target } from '../types.js'
 
 const USAGE = `Usage: cylestio-monitor rules <command> [options]
 
-  lint [paths...]                 validate rule files (default: the built-in packs)
+  lint [paths...]                 validate rule files (default: the built-in packs); --rules path
+                                  works as a path too
   test [paths...]                 run every rule's own tests (tests.match / tests.no_match)
   check [--target user] [--rules path]... [--fail-on level] [--] [text...]
                                   show which rules fire on a text (read from stdin when not given
@@ -26,31 +27,38 @@ interface Parsed {
   failOn: Severity | undefined
   rules: string[]
   rest: string[]
+  /** `lint`/`test`: the paths given, positional or with --rules, in their order. */
+  paths: string[]
 }
 
 function parse(args: string[]): Parsed {
-  const parsed: Parsed = { json: false, target: 'user', failOn: undefined, rules: [], rest: [] }
+  const parsed: Parsed = { json: false, target: 'user', failOn: undefined, rules: [], rest: [], paths: [] }
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
     if (arg === '--') {
       parsed.rest.push(...args.slice(i + 1))
+      parsed.paths.push(...args.slice(i + 1))
       break
     }
     if (arg === '--json') parsed.json = true
     else if (arg === '--target' || arg === '--rules' || arg === '--fail-on') {
       const value = args[++i]
       if (value === undefined) throw new UsageError(`${arg} needs a value`)
-      if (arg === '--rules') parsed.rules.push(value)
-      else if (arg === '--fail-on') {
+      if (arg === '--rules') {
+        parsed.rules.push(value)
+        parsed.paths.push(value)
+      } else if (arg === '--fail-on') {
         if (value !== 'suspicious' && value !== 'dangerous') throw new UsageError(`unknown level ${value} for --fail-on (expected suspicious or dangerous)`)
         parsed.failOn = value
-      }
-      else if (TARGETS.includes(value as Target)) parsed.target = value as Target
+      } else if (TARGETS.includes(value as Target)) parsed.target = value as Target
       else throw new UsageError(`unknown target ${value} (expected one of ${TARGETS.join(', ')})`)
     } else if (arg.startsWith('-') && arg !== '-') {
       // Single-dash options included: `check -t user hi` must not scan "-t user hi".
       throw new UsageError(`unknown option ${arg}${arg.startsWith('--') ? '' : ' (options are long: --json, --target, --rules, --fail-on; put -- before text that starts with -)'}`)
-    } else parsed.rest.push(arg)
+    } else {
+      parsed.rest.push(arg)
+      parsed.paths.push(arg)
+    }
   }
   return parsed
 }
@@ -94,17 +102,18 @@ function loadFor(paths: string[]) {
 }
 
 /** Every problem of every file, not only the first: one run shows all there is to fix. */
-function lint({ rest, json }: Parsed): number {
-  const { files, rules, problems } = lintRules(rest, { defaultRules: rest.length === 0 })
+function lint({ paths, json }: Parsed): number {
+  const { files, rules, problems, warnings } = lintRules(paths, { defaultRules: paths.length === 0 })
+  if (!json) for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`)
   if (problems.length === 0) {
-    if (json) print({ ok: true, files, rules })
+    if (json) print({ ok: true, files, rules, warnings: warnings.map(problemJson) })
     else process.stdout.write(`ok: ${rules} rules in ${files.length} file(s)\n`)
     return 0
   }
   if (json) {
     // `error` (the first problem) is kept as the other commands report a bad rule file.
     const [first, ...all] = problems.map(problemJson)
-    print({ ok: false, files, error: first, problems: [first, ...all] })
+    print({ ok: false, files, error: first, problems: [first, ...all], warnings: warnings.map(problemJson) })
   } else {
     for (const p of problems) process.stderr.write(`${p.message}\n`)
     const where = new Set(problems.map((p) => p.file)).size
@@ -115,8 +124,8 @@ function lint({ rest, json }: Parsed): number {
 
 const problemJson = (error: RuleError) => ({ message: error.message, file: error.file, line: error.line, rule_id: error.ruleId })
 
-function test({ rest, json }: Parsed): number {
-  const result = runRuleTests(loadFor(rest))
+function test({ paths, json }: Parsed): number {
+  const result = runRuleTests(loadFor(paths))
   if (json) {
     print({ ok: result.failures.length === 0, ...result })
   } else {

@@ -5,7 +5,9 @@
  *   run of whitespace, so `ignore previous` also catches `ignore \n  previous`. Write `[ ]` or `\x20`
  *   for exactly one space.
  * - Patterns are case-insensitive unless the rule sets `case_sensitive: true`; keywords always are.
- * - Keywords are literal and whole-word: `\b` is added at each end that is a word character.
+ * - Keywords are literal and whole-word: each end that is a letter, digit, mark or `_` must not touch
+ *   another one in the text (any script, not only ASCII).
+ * - `\Q…\E` is literal text: nothing inside it is rewritten.
  */
 import RE2 from 're2'
 
@@ -20,7 +22,13 @@ function rewriteOutsideClasses(pattern: string, rewrite: (i: number) => [string,
   let inClass = false
   for (let i = 0; i < pattern.length; ) {
     const ch = pattern[i]
-    if (ch === '\\') {
+    if (ch === '\\' && pattern[i + 1] === 'Q' && !inClass) {
+      // Quoted literal text runs to `\E` or the end of the pattern.
+      const end = pattern.indexOf('\\E', i + 2)
+      const to = end === -1 ? pattern.length : end + 2
+      out += pattern.slice(i, to)
+      i = to
+    } else if (ch === '\\') {
       out += pattern.slice(i, i + 2)
       i += 2
     } else if (inClass) {
@@ -61,14 +69,23 @@ export function withoutCaptures(source: string): string {
   return rewriteOutsideClasses(source, (i) => (source[i] === '(' && source[i + 1] !== '?' ? ['(?:', 1] : undefined))
 }
 
-const WORD_CHAR = /\w/
+const ASCII_WORD = /^\w$/
+const WORD = /^[\p{L}\p{N}\p{M}_]$/u
+/**
+ * Whole-word edges for a keyword end that is a non-ASCII letter, digit or mark: RE2's `\b` knows only
+ * ASCII word characters, so `\bпароль` would match inside `мойпароль`. RE2 has no lookaround, so the
+ * edge takes the neighbouring character (a space or punctuation) into the match.
+ */
+const UNICODE_START = String.raw`(?:^|[^\p{L}\p{N}\p{M}_])`
+const UNICODE_END = String.raw`(?:$|[^\p{L}\p{N}\p{M}_])`
 
 /** A keyword as an RE2 source: escaped, whole-word, spaces matching whitespace runs. */
 export function keywordSource(keyword: string): string {
+  const chars = [...keyword.trim()]
   const words = keyword.trim().split(/\s+/).map((w) => w.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&'))
-  const start = WORD_CHAR.test(keyword.trim()[0] ?? '') ? String.raw`\b` : ''
-  const end = WORD_CHAR.test(keyword.trim().at(-1) ?? '') ? String.raw`\b` : ''
-  return `${start}${words.join(WHITESPACE_RUN)}${end}`
+  const edge = (ch: string | undefined, ascii: string, unicode: string) =>
+    ch === undefined || !WORD.test(ch) ? '' : ASCII_WORD.test(ch) ? ascii : unicode
+  return `${edge(chars[0], String.raw`\b`, UNICODE_START)}${words.join(WHITESPACE_RUN)}${edge(chars.at(-1), String.raw`\b`, UNICODE_END)}`
 }
 
 /** A pattern as an RE2 source, with the rule's case flag applied inline so that one set can mix both. */
@@ -78,16 +95,79 @@ export function patternSource(pattern: string, caseSensitive: boolean): string {
 }
 
 /**
- * Checks that a source compiles in RE2 and cannot match the empty string (which would fire on every
- * text). Returns an error message, or undefined when the source is usable.
+ * Checks that a source compiles in RE2 and cannot match an empty string anywhere (which would fire on
+ * every text, and make redaction insert a marker at every such place). Returns an error message, or
+ * undefined when the source is usable.
  */
 export function checkSource(source: string): string | undefined {
   let re: RE2
   try {
     re = new RE2(source, 'u')
   } catch (error) {
-    return `RE2 cannot compile it: ${(error as Error).message}`
+    return compileError(error)
   }
   if (re.test('')) return 'it matches the empty string, so it would fire on every text'
+  if (matchesEmptySomewhere(source)) {
+    return 'it can match an empty string (e.g. at a word boundary or the start of a line), so it would fire on almost every text'
+  }
   return undefined
+}
+
+/** Whether RE2 can compile `source`: undefined, or the error message. */
+export function checkCompiles(source: string): string | undefined {
+  try {
+    new RE2(source, 'u')
+    return undefined
+  } catch (error) {
+    return compileError(error)
+  }
+}
+
+const compileError = (error: unknown) => `RE2 cannot compile it: ${(error as Error).message}`
+
+/** Zero-width assertions: the only way a source that does not match '' can match empty elsewhere. */
+const ASSERTION = /[\^$]|\\[bBAz]/
+
+/**
+ * Characters on either side of a position, which decide every RE2 assertion there: none (the edge of
+ * the text), an ASCII word character, a newline, anything else.
+ */
+const SIDES = ['', 'a', '\n', ' ']
+
+/**
+ * Whether `source` can match an empty string at some position of some text. An empty match reads no
+ * character, so only its assertions (`^ $ \A \z \b \B`, multi-line or not) decide it, and they see
+ * only the characters on either side: trying each pair of SIDES settles it.
+ */
+function matchesEmptySomewhere(source: string): boolean {
+  if (!ASSERTION.test(source)) return false
+  // Without its assertions, a source that still needs a character never matches empty: most stop here.
+  try {
+    if (!new RE2(withoutAssertions(source), 'u').test('')) return false
+  } catch {
+    // A quantified assertion (`\b?`) leaves a dangling quantifier: check every side.
+  }
+  const literal = (side: string) => (side === '\n' ? '\\n' : side)
+  return SIDES.some((before) =>
+    SIDES.some((after) => new RE2(`^${literal(before)}(?:${source})${literal(after)}$`, 'u').test(before + after)),
+  )
+}
+
+/** `source` with its zero-width assertions outside `[...]` removed. */
+function withoutAssertions(source: string): string {
+  let out = ''
+  let inClass = false
+  for (let i = 0; i < source.length; ) {
+    const ch = source[i]
+    if (ch === '\\') {
+      const pair = source.slice(i, i + 2)
+      if (inClass || !/^\\[bBAz]$/.test(pair)) out += pair
+      i += 2
+    } else {
+      if (inClass ? ch === ']' : ch === '[') inClass = !inClass
+      if (inClass || (ch !== '^' && ch !== '$')) out += ch
+      i++
+    }
+  }
+  return out
 }

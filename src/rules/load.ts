@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RuleError } from '../errors.js'
 import { RuleSet } from './rule-set.js'
-import { readRuleFile, type Rule } from './schema.js'
+import { readRuleFile, type Rule, type RuleFile } from './schema.js'
 
 let packsDir: string | undefined
 
@@ -23,7 +23,8 @@ export function defaultRulesDir(): string {
 const YAML_FILE = /\.ya?ml$/i
 
 /**
- * The rule files a path stands for: the file itself, or the YAML files of a folder in sorted order.
+ * The rule files a path stands for: the file itself, or the YAML files of a folder in sorted order,
+ * leaving out hidden files (editor lock files such as `.#rules.yaml`, backups).
  * Throws `RuleError` for a missing path or a folder without `*.yaml`/`*.yml` files.
  */
 export function ruleFiles(path: string): string[] {
@@ -36,7 +37,7 @@ export function ruleFiles(path: string): string[] {
   }
   if (!isDir) return [full]
   const files = readdirSync(full)
-    .filter((name) => YAML_FILE.test(name))
+    .filter((name) => YAML_FILE.test(name) && !name.startsWith('.'))
     .sort()
     .map((name) => join(full, name))
   // An empty folder is almost always a wrong path: loading nothing from it would pass silently.
@@ -46,9 +47,11 @@ export function ruleFiles(path: string): string[] {
 
 /**
  * Loads the built-in rule packs, then each path (a YAML file, or a folder of `*.yaml`/`*.yml` read in
- * sorted order). A later file redefines a rule by id or turns rules off with `disable: [ids]` (ids that
- * are not loaded are ignored, so a file may disable rules of a pack that is not in use). Synchronous;
- * throws `RuleError` naming file, line and rule id, and loads nothing when any file is bad.
+ * sorted order, hidden files left out). A later file redefines a rule by id or turns rules of earlier
+ * files off with `disable: [ids]`, wherever the key stands in the file: a file's own rules are never
+ * disabled by it. Ids that are not loaded are ignored, so a file may disable rules of a pack that is
+ * not in use (`rules lint` warns about them). Synchronous; throws `RuleError` naming file, line and
+ * rule id, and loads nothing when any file is bad.
  *
  * @example
  * const rules = loadRules(['./security-rules'], { defaultRules: true })
@@ -60,12 +63,14 @@ export function loadRules(paths: string | string[] = [], options: { defaultRules
     ...(typeof paths === 'string' ? [paths] : paths).flatMap(ruleFiles),
   ]
   const byId = new Map<string, Rule>()
-  for (const file of files) {
-    const { rules, disable } = readRuleFile(file)
-    for (const rule of rules) byId.set(rule.id, rule)
-    for (const id of disable) byId.delete(id)
-  }
+  for (const file of files) apply(byId, readRuleFile(file))
   return new RuleSet([...byId.values()])
+}
+
+/** Adds a file's rules to those of the files before it, after turning off the ones it disables. */
+function apply(byId: Map<string, Rule>, { rules, disable }: RuleFile): void {
+  for (const { id } of disable) byId.delete(id)
+  for (const rule of rules) byId.set(rule.id, rule)
 }
 
 /** What a lint run found: the files read, the rules they define, and every problem (empty when valid). */
@@ -74,12 +79,17 @@ export interface LintResult {
   /** The number of rules loaded from the files when there is no problem; 0 otherwise. */
   rules: number
   problems: RuleError[]
+  /**
+   * Likely mistakes that do not make the files invalid: an id in `disable` that names no rule of the
+   * built-in packs nor of an earlier file (a typo such as `pii.emial`).
+   */
+  warnings: RuleError[]
 }
 
 /**
  * Checks rule files the way `loadRules` does, but reports every problem instead of the first: each
  * missing path, each YAML syntax error, each bad rule (its first problem) and each bad top-level field,
- * in file order.
+ * in file order; and warns about `disable` ids that name no known rule.
  *
  * @example
  * const { problems } = lintRules(['./security-rules'], { defaultRules: false })
@@ -96,12 +106,30 @@ export function lintRules(paths: string[], options: { defaultRules?: boolean } =
       return []
     }
   })
+  // The built-in packs load before any file at run time: their ids are known even when not linted.
+  const known = new Set<string>()
+  if (!(options.defaultRules ?? true)) {
+    try {
+      for (const file of ruleFiles(defaultRulesDir())) for (const rule of readRuleFile(file).rules) known.add(rule.id)
+    } catch {
+      // The packs are linted on their own; a problem there is not this run's.
+    }
+  }
+  const warnings: RuleError[] = []
   const byId = new Map<string, Rule>()
   for (const file of files) {
-    const { rules, disable } = readRuleFile(file, problems)
-    for (const rule of rules) byId.set(rule.id, rule)
-    for (const id of disable) byId.delete(id)
+    const read = readRuleFile(file, problems)
+    for (const { id, line } of read.disable) {
+      if (!byId.has(id) && !known.has(id)) warnings.push(new RuleError(`\`disable\` names no rule of the built-in packs or of an earlier file: ${id}`, file, line, id))
+    }
+    apply(byId, read)
+    for (const rule of read.rules) known.add(rule.id)
   }
-  if (problems.length > 0) return { files, rules: 0, problems }
-  return { files, rules: new RuleSet([...byId.values()]).size, problems }
+  if (problems.length > 0) return { files, rules: 0, problems, warnings }
+  try {
+    return { files, rules: new RuleSet([...byId.values()]).size, problems, warnings }
+  } catch (error) {
+    if (!(error instanceof RuleError)) throw error
+    return { files, rules: 0, problems: [error], warnings }
+  }
 }

@@ -3,10 +3,11 @@
  * Only the rules a set reports are run on their own, to find the excerpt and run validators.
  */
 import RE2 from 're2'
+import { RuleError } from '../errors.js'
 import type { Alert, RuleMatch, RuleSetLike, ScanResult, Target } from '../types.js'
 import { TARGETS } from '../types.js'
 import { withoutCaptures } from './compile.js'
-import { NOT_PLAIN, normalizedForms } from './normalize.js'
+import { GAP_AS_SPACE, GAP_REMOVED, NOT_PLAIN, normalizedForms, toText, type Edit } from './normalize.js'
 import type { Rule } from './schema.js'
 import { VALIDATORS } from './validators.js'
 
@@ -52,10 +53,19 @@ class RuleGroup {
       if (plainCheck) sources.push(NOT_PLAIN)
       this.sets.push({ set: new RE2.Set(sources, 'u'), rules, plainCheck })
     } catch (error) {
-      if (rules.length === 1) throw error
-      const half = rules.length >> 1
-      this.add(rules.slice(0, half), plainCheck)
-      this.add(rules.slice(half), false)
+      if (rules.length > 1) {
+        const half = rules.length >> 1
+        this.add(rules.slice(0, half), plainCheck)
+        this.add(rules.slice(half), false)
+      } else if (plainCheck) {
+        // The plain-text check in a set of its own (no rules: its index 0 says "not plain").
+        this.add(rules, false)
+        this.sets.push({ set: new RE2.Set([NOT_PLAIN], 'u'), rules: [], plainCheck: true })
+      } else {
+        // Loading checks each rule on its own; this is a rule set built from rules made elsewhere.
+        const { rule } = rules[0]
+        throw new RuleError(`RE2 cannot build a set with this rule (${(error as Error).message}): split the rule or shorten its patterns`, rule.file, rule.line, rule.id)
+      }
     }
   }
 
@@ -96,7 +106,20 @@ interface TargetPlan {
   normalized: RuleGroup
 }
 
+/** A match of a redaction rule: bytes [start, end) of a text. */
+interface Span {
+  start: number
+  end: number
+  id: string
+}
+
 const EXCERPT_CONTEXT = 24
+/**
+ * How far beyond an excerpt's window (in bytes) the redaction rules look for a secret that the window
+ * cuts: a secret that starts up to this far outside it is found whole and masked. Only this region is
+ * read, not the whole text, so a match in a large text costs little more than in a small one.
+ */
+const SECRET_REACH = 512
 const EXCERPT_MAX = 80
 const NO_MATCHES: ScanResult = Object.freeze({ alert: 'none', matches: Object.freeze([]) as unknown as RuleMatch[] }) as ScanResult
 
@@ -124,11 +147,15 @@ export class RuleSet implements RuleSetLike {
   constructor(rules: readonly Rule[]) {
     this.rules = Object.freeze([...rules])
     this.order = new Map(this.rules.map((rule, i) => [rule.id, i]))
-    const compiled = this.rules.map((rule): CompiledRule => ({
-      rule,
-      regex: new RE2(withoutCaptures(rule.source), 'gu'),
-      validate: rule.validate ? VALIDATORS[rule.validate] : undefined,
-    }))
+    const compiled = this.rules.map((rule): CompiledRule => {
+      let regex: RE2
+      try {
+        regex = new RE2(withoutCaptures(rule.source), 'gu')
+      } catch (error) {
+        throw new RuleError(`RE2 cannot compile the rule (${(error as Error).message})`, rule.file, rule.line, rule.id)
+      }
+      return { rule, regex, validate: rule.validate ? VALIDATORS[rule.validate] : undefined }
+    })
     for (const target of TARGETS) {
       const own = compiled.filter((c) => c.rule.targets.includes(target))
       this.plans.set(target, {
@@ -182,34 +209,60 @@ export class RuleSet implements RuleSetLike {
    * Masks every match of the rules marked `redact: true` as `[REDACTED:<rule id>]`. Returns `text`
    * itself when nothing matched. The marker needs no JSON escaping, and redact patterns never cut a
    * JSON escape in two, so this may run on a serialised JSON line.
+   *
+   * A secret hidden behind invisible or compatibility characters (`sk-ant-\u200bapi03-…`, fullwidth
+   * letters), which the scan flags in a normalised form, is masked too: every match found in the text
+   * as written or in any of its normalised forms is masked where it lies in the text as written.
    */
   redact(text: string): string {
     if (this.redactors.empty || !text) return text
     const bytes = utf8(text, REDACT)
-    const { out, plain } = this.mask(text, bytes)
-    if (plain) return out
-    // A secret hidden behind invisible or compatibility characters (`sk-ant-\u200bapi03-…`, fullwidth
-    // letters) is one the scan flags: such a text is stored normalised and masked rather than as written.
-    const outBytes = out === text ? bytes : utf8(out, REDACT)
-    const forms = normalizedForms(outBytes)
-    if (forms[0] === outBytes) return out
-    for (const form of forms) {
-      const normal = form.toString('utf8')
-      const masked = this.mask(normal, form).out
-      if (masked !== normal) return masked
-    }
-    return out
+    const spans = this.redactionSpans(bytes)
+    return spans.length === 0 ? text : render(bytes, spans, 0, bytes.length)
   }
 
-  /** Masks the matches of the redaction rules in `text` as written (`bytes` is its UTF-8). */
-  private mask(text: string, bytes: Buffer): { out: string; plain: boolean } {
-    let out = text
+  /**
+   * Where the redaction rules match in `bytes`: in the text as written and in each normalised form
+   * (mapped back), overlapping matches merged, in order.
+   */
+  private redactionSpans(bytes: Buffer): Span[] {
     const { rules, plain } = this.redactors.candidates(bytes)
-    for (const { rule, regex, validate } of rules) {
-      regex.lastIndex = 0
-      out = regex.replace(out, (m: string) => (!validate || validate(m) ? `[REDACTED:${rule.id}]` : m))
+    const spans: Span[] = []
+    for (const compiled of rules) spansOf(compiled, bytes, spans)
+    if (!plain) {
+      const edits: Edit[] = []
+      const forms = normalizedForms(bytes, edits)
+      if (forms[0] !== bytes) {
+        forms.forEach((form, k) => {
+          const found: Span[] = []
+          for (const compiled of this.redactors.candidates(form).rules) spansOf(compiled, form, found)
+          for (const span of found) {
+            const [start, end] = toText(edits, k === 0 ? GAP_REMOVED : GAP_AS_SPACE, span.start, span.end)
+            spans.push({ start, end, id: span.id })
+          }
+        })
+      }
     }
-    return { out, plain }
+    return merge(spans)
+  }
+
+  /**
+   * The redaction spans an excerpt of bytes [index, index + length) must mask: those of the region the
+   * window can show, widened by SECRET_REACH on each side so that a secret the window cuts is found
+   * whole. Offsets are in `bytes`.
+   */
+  private spansNear(bytes: Buffer, index: number, length: number): Span[] {
+    if (this.redactors.empty) return []
+    const reach = EXCERPT_CONTEXT * 4 + SECRET_REACH
+    let from = Math.max(0, index - reach)
+    let to = Math.min(bytes.length, index + length + reach)
+    // On character boundaries: a UTF-8 continuation byte moves the cut to the next character.
+    while (from < index && (bytes[from] & 0xc0) === 0x80) from++
+    while (to < bytes.length && (bytes[to] & 0xc0) === 0x80) to++
+    const region = from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to)
+    const spans = this.redactionSpans(region)
+    if (from > 0) for (const span of spans) (span.start += from), (span.end += from)
+    return spans
   }
 
   /** Runs each candidate rule on its own for the excerpt (and its validator). */
@@ -226,34 +279,93 @@ export class RuleSet implements RuleSetLike {
       }
       if (!found) continue
       seen?.add(rule.id)
+      // The secrets around the match are masked whole before the window is cut.
+      const spans = this.spansNear(bytes, found.index, found.length)
       const match: RuleMatch = {
         rule_id: rule.id,
         severity: rule.severity,
         target,
-        excerpt: this.excerpt(bytes, found.index, found.length, rule.redact),
+        excerpt: excerpt(bytes, found.index, found.length, rule.redact, spans),
       }
       if (rule.tags.length > 0) match.tags = [...rule.tags]
       into.push(match)
     }
     return unsure
   }
+}
 
-  /** A short, single-line window around the match (byte offsets); the match itself masked for redact rules. */
-  private excerpt(bytes: Buffer, index: number, length: number, redact: boolean): string {
-    const value = utf8Slice(bytes, index, index + length)
-    const shown = redact ? maskSecret(value) : value.length > EXCERPT_MAX ? `${value.slice(0, EXCERPT_MAX - 1)}…` : value
-    const context = Math.min(EXCERPT_CONTEXT, Math.max(0, (EXCERPT_MAX - shown.length) >> 1))
-    const from = Math.max(0, index - context * 4)
-    const to = Math.min(bytes.length, index + length + context * 4)
-    let before = utf8Slice(bytes, from, index)
-    let after = utf8Slice(bytes, index + length, to)
-    if (before.length > context) before = `…${before.slice(-context)}`
-    else if (from > 0) before = `…${before}`
-    if (after.length > context) after = `${after.slice(0, context)}…`
-    else if (to < bytes.length) after = `${after}…`
-    // Secrets of other rules in the surrounding window are masked too.
-    return this.redact(`${before}${shown}${after}`.replace(/\s+/g, ' '))
+/**
+ * A short, single-line window around the match (byte offsets): the match itself masked for redact
+ * rules, and every redaction span (`spans`, in `bytes`) masked whole before the window is cut, so no
+ * piece of a secret is left at its edges.
+ */
+function excerpt(bytes: Buffer, index: number, length: number, redact: boolean, spans: Span[]): string {
+  const value = redact ? utf8Slice(bytes, index, index + length) : render(bytes, spans, index, index + length)
+  const shown = redact ? maskSecret(value) : value.length > EXCERPT_MAX ? `${keepStart(value, EXCERPT_MAX - 1)}…` : value
+  const context = Math.min(EXCERPT_CONTEXT, Math.max(0, (EXCERPT_MAX - shown.length) >> 1))
+  const from = Math.max(0, index - context * 4)
+  const to = Math.min(bytes.length, index + length + context * 4)
+  let before = render(bytes, spans, from, index)
+  let after = render(bytes, spans, index + length, to)
+  if (before.length > context) before = `…${keepEnd(before, context)}`
+  else if (from > 0) before = `…${before}`
+  if (after.length > context) after = `${keepStart(after, context)}…`
+  else if (to < bytes.length) after = `${after}…`
+  return `${before}${shown}${after}`.replace(/\s+/g, ' ')
+}
+
+const MARKER = /\[REDACTED:[^\]\s]*\]/g
+
+/** The first `n` characters of `text`, or more so as not to cut a redaction marker in two. */
+function keepStart(text: string, n: number): string {
+  for (const m of text.matchAll(MARKER)) if (m.index! < n && n < m.index! + m[0].length) return text.slice(0, m.index! + m[0].length)
+  return text.slice(0, n)
+}
+
+/** The last `n` characters of `text`, or more so as not to cut a redaction marker in two. */
+function keepEnd(text: string, n: number): string {
+  const cut = text.length - n
+  for (const m of text.matchAll(MARKER)) if (m.index! < cut && cut < m.index! + m[0].length) return text.slice(m.index!)
+  return text.slice(cut)
+}
+
+/** Bytes [from, to) as text, each redaction span that overlaps them replaced by its marker. */
+function render(bytes: Buffer, spans: readonly Span[], from: number, to: number): string {
+  let out = ''
+  let at = from
+  for (const span of spans) {
+    if (span.end <= from) continue
+    if (span.start >= to) break
+    if (span.start > at) out += utf8Slice(bytes, at, span.start)
+    out += `[REDACTED:${span.id}]`
+    at = Math.max(at, span.end)
   }
+  if (at < to) out += utf8Slice(bytes, at, to)
+  return out
+}
+
+/** Every non-empty match of a redaction rule in `bytes` that passes its validator. */
+function spansOf({ rule, regex, validate }: CompiledRule, bytes: Buffer, into: Span[]): void {
+  regex.lastIndex = 0
+  for (let m = regex.exec(bytes); m; m = regex.exec(bytes)) {
+    const length = m[0].length
+    if (length === 0) regex.lastIndex++
+    else if (!validate || validate(m[0].toString('utf8'))) into.push({ start: m.index, end: m.index + length, id: rule.id })
+  }
+  regex.lastIndex = 0
+}
+
+/** Spans sorted by start, overlapping ones joined (the first keeps its rule id). */
+function merge(spans: Span[]): Span[] {
+  if (spans.length < 2) return spans
+  spans.sort((a, b) => a.start - b.start || b.end - a.end)
+  const out: Span[] = [spans[0]]
+  for (const span of spans.slice(1)) {
+    const last = out[out.length - 1]
+    if (span.start < last.end) last.end = Math.max(last.end, span.end)
+    else out.push(span)
+  }
+  return out
 }
 
 /**

@@ -3,10 +3,12 @@
  * file, the line and (once known) the rule id. Internal to the rule engine.
  */
 import { readFileSync } from 'node:fs'
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml'
+import RE2 from 're2'
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLMap } from 'yaml'
 import { RuleError } from '../errors.js'
 import { TARGETS, type Severity, type Target } from '../types.js'
-import { checkSource, keywordSource, patternSource } from './compile.js'
+import { checkCompiles, checkSource, keywordSource, patternSource } from './compile.js'
+import { firstChanged, normalizeLiteral } from './normalize.js'
 import { VALIDATORS, type ValidatorName } from './validators.js'
 
 /** One rule, as loaded from a file. */
@@ -40,8 +42,8 @@ export interface Rule {
 
 export interface RuleFile {
   rules: Rule[]
-  /** Ids of rules (from this or earlier files) to turn off. */
-  disable: string[]
+  /** Ids of rules of earlier files to turn off, with the line of each. */
+  disable: { id: string; line?: number }[]
 }
 
 const RULE_FIELDS = new Set([
@@ -98,10 +100,25 @@ export function parseRuleFile(text: string, file: string, problems?: RuleError[]
 
   if (doc.errors.length > 0) {
     const [first, ...rest] = doc.errors.map(
-      (e) => new RuleError(`YAML error: ${e.message.split('\n')[0]}`, file, lineCounter.linePos(e.pos[0]).line),
+      (e) => new RuleError(`YAML error: ${e.message.split('\n')[0]}`, file, lineCounter.linePos(e.pos[0]).line, ruleIdAt(doc, e.pos[0])),
     )
     problems?.push(...rest)
     return giveUp(first, problems)
+  }
+  // Aliases (`*name`) and merge keys would let one entry stand for another: rule files are written out.
+  let alias: Node | undefined
+  visit(doc, {
+    Alias(_, node) {
+      alias = node
+      return visit.BREAK
+    },
+  })
+  if (alias) {
+    const name = isAlias(alias) ? alias.source : ''
+    return giveUp(
+      new RuleError(`YAML aliases (\`*${name}\`) are not supported in rule files: write the rule or value out in full`, file, lineOf(alias), ruleIdAt(doc, alias.range?.[0] ?? -1)),
+      problems,
+    )
   }
 
   const result: RuleFile = { rules: [], disable: [] }
@@ -129,7 +146,10 @@ export function parseRuleFile(text: string, file: string, problems?: RuleError[]
           }
         })
       } else if (key === 'disable') {
-        part(() => void (result.disable = stringList(value, 'disable', fail)))
+        part(() => {
+          const ids = stringList(value, 'disable', fail)
+          result.disable = ids.map((id, i) => ({ id, line: isSeq(value) ? lineOf(value.items[i] as Node) : lineOf(value) }))
+        })
       } else {
         part(() => fail(`unknown top-level field \`${key}\` (expected \`rules\` or \`disable\`)`, pair.key as Node))
       }
@@ -139,6 +159,20 @@ export function parseRuleFile(text: string, file: string, problems?: RuleError[]
 }
 
 type Fail = (message: string, node?: Node | null, ruleId?: string) => never
+
+/** The id of the rule entry whose text holds offset `pos`, when it has one. */
+function ruleIdAt(doc: Document, pos: number): string | undefined {
+  const root = doc.contents
+  if (!isMap(root)) return undefined
+  const rules = root.items.find((pair) => isScalar(pair.key) && pair.key.value === 'rules')?.value
+  if (!isSeq(rules)) return undefined
+  for (const item of rules.items as Node[]) {
+    if (!isMap(item) || !item.range || pos < item.range[0] || pos >= item.range[2]) continue
+    const id = item.items.find((pair) => isScalar(pair.key) && pair.key.value === 'id')?.value
+    return isScalar(id) && typeof id.value === 'string' ? id.value : undefined
+  }
+  return undefined
+}
 
 function stringList(node: Node | null, field: string, fail: Fail, ruleId?: string): string[] {
   if (!isSeq(node)) return fail(`\`${field}\` must be a list of strings`, node, ruleId)
@@ -194,23 +228,43 @@ function readRule(node: Node, file: string, lineOf: (n: Node | null | undefined)
   }
 
   const caseSensitive = scalar('case_sensitive', 'boolean') ?? false
+  const normalize = scalar('normalize', 'boolean') ?? true
   const sources: string[] = []
   const checkItems = (name: 'patterns' | 'keywords', toSource: (s: string) => string): string[] => {
     const items = list(name)
     const nodes = fields.get(name)?.value
+    const what = name === 'patterns' ? 'pattern' : 'keyword'
     items.forEach((item, i) => {
       const itemNode = isSeq(nodes) ? (nodes.items[i] as Node) : nodes
-      if (item.trim() === '') fail(`${name === 'patterns' ? 'pattern' : 'keyword'} ${i + 1} is empty`, itemNode, id)
+      if (item.trim() === '') fail(`${what} ${i + 1} is empty`, itemNode, id)
+      if (name === 'patterns') {
+        // As written first: the rule's own wrapper `(?i:…)` would hide an unbalanced `a)|(b`.
+        const problem = checkCompiles(item)
+        if (problem) fail(`${what} ${JSON.stringify(item)}: ${problem}`, itemNode, id)
+        // Text is matched normalised, so such characters in a pattern could never match.
+        const changed = normalize ? firstChanged(item) : undefined
+        if (changed !== undefined) {
+          fail(`${what} ${JSON.stringify(item)}: ${JSON.stringify(changed)} never occurs in the normalised text the rule is matched against: write ${JSON.stringify(normalizeLiteral(changed))} (or set \`normalize: false\`)`, itemNode, id)
+        }
+      }
       const source = toSource(item)
       const problem = checkSource(source)
-      if (problem) fail(`${name === 'patterns' ? 'pattern' : 'keyword'} ${JSON.stringify(item)}: ${problem}`, itemNode, id)
+      if (problem) fail(`${what} ${JSON.stringify(item)}: ${problem}`, itemNode, id)
       sources.push(source)
     })
     return items
   }
   const patterns = checkItems('patterns', (p) => patternSource(p, caseSensitive))
-  const keywords = checkItems('keywords', (k) => `(?i:${keywordSource(k)})`)
+  // A keyword is literal: it is normalised as the text is (`ﬁle` → `file`, decomposed → composed).
+  const keywords = checkItems('keywords', (k) => `(?i:${keywordSource(normalize ? normalizeLiteral(k) : k)})`)
   if (sources.length === 0) fail('a rule needs at least one entry in `patterns` or `keywords`', node, id)
+  const source = sources.join('|')
+  // Patterns that compile one by one can still be too large together, or in the set the rule joins.
+  try {
+    new RE2.Set([source], 'u')
+  } catch (error) {
+    fail(`its patterns and keywords together are too large for RE2 (${(error as Error).message}): split the rule or shorten its patterns`, node, id)
+  }
 
   const tests = { match: [] as string[], no_match: [] as string[] }
   const testsField = fields.get('tests')
@@ -235,9 +289,9 @@ function readRule(node: Node, file: string, lineOf: (n: Node | null | undefined)
     patterns,
     keywords,
     caseSensitive,
-    normalize: scalar('normalize', 'boolean') ?? true,
+    normalize,
     validate: validate as ValidatorName | undefined,
     tests,
-    source: sources.join('|'),
+    source,
   }
 }
