@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -55,5 +56,25 @@ describe('cylestio-monitor demo', () => {
       content: Array<{ type: string; input?: unknown }>
     }
     expect(tool.content[1]).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { location: 'Paris, France', unit: 'celsius' } })
+  })
+
+  it('with CYLESTIO_EVENTS_FILE set but empty, writes ./cylestio-events.jsonl like the library does', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cylestio-demo-'))
+    const { stdout } = await run(process.execPath, [join(root, 'dist', 'cli.js'), 'demo'], { cwd, env: { ...process.env, CYLESTIO_EVENTS_FILE: '' } })
+    const file = join(cwd, 'cylestio-events.jsonl')
+    expect(stdout).toContain(file)
+    expect(existsSync(file)).toBe(true)
+    expect(readFileSync(file, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(11)
+  })
+
+  it('with CYLESTIO_EVENTS_FILE naming a directory, exits 1 at once, naming the variable', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cylestio-demo-'))
+    const failed = await run(process.execPath, [join(root, 'dist', 'cli.js'), 'demo'], { cwd, env: { ...process.env, CYLESTIO_EVENTS_FILE: cwd }, timeout: 20_000 }).then(
+      () => undefined,
+      (error: { code?: number; stderr?: string; killed?: boolean }) => error,
+    )
+    expect(failed?.killed).toBe(false)
+    expect(failed?.code).toBe(1)
+    expect(failed?.stderr).toContain(`CYLESTIO_EVENTS_FILE (the default store) is a directory (${cwd})`)
   })
 })

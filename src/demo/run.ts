@@ -1,7 +1,7 @@
-import { resolve } from 'node:path'
 import { MonitorBlockedError } from '../errors.js'
 import { monitor } from '../monitor.js'
 import { flush } from '../store/index.js'
+import { defaultEventsPath } from '../store/files.js'
 import type { MonitorEvent } from '../types.js'
 import { table } from '../cli/table.js'
 import { startDemoServer, type DemoServer } from './server.js'
@@ -39,12 +39,29 @@ export async function runDemo({ live, agentId, out }: DemoOptions): Promise<numb
     return 1
   }
   const server: DemoServer | undefined = live ? undefined : await startDemoServer()
-  const file = resolve(process.env.CYLESTIO_EVENTS_FILE ?? './cylestio-events.jsonl')
+  try {
+    return await runSteps(AnthropicCtor, live, agentId, out, server)
+  } finally {
+    // Whatever went wrong, the local server must not keep the process alive.
+    await server?.close()
+  }
+}
+
+async function runSteps(
+  AnthropicCtor: typeof import('@anthropic-ai/sdk').default,
+  live: boolean,
+  agentId: string,
+  out: (line: string) => void,
+  server: DemoServer | undefined,
+): Promise<number> {
+  // The library's default event log (CYLESTIO_EVENTS_FILE, empty counting as unset): no `store` option,
+  // so that a bad CYLESTIO_EVENTS_FILE is reported as such.
+  const file = defaultEventsPath()
   const events: MonitorEvent[] = []
   const bare = live
     ? new AnthropicCtor({ maxRetries: 0 })
     : new AnthropicCtor({ apiKey: 'sk-ant-demo-not-a-real-key', baseURL: server!.url, maxRetries: 0 })
-  const client = monitor(bare, { agentId, store: file, onEvent: (e) => events.push(e) })
+  const client = monitor(bare, { agentId, onEvent: (e) => events.push(e) })
   const model = live ? 'claude-haiku-4-5' : 'claude-sonnet-4-5'
   const ask = (content: string) => ({ model, max_tokens: 200, messages: [{ role: 'user' as const, content }] })
   const steps: Array<[string, () => Promise<string>]> = [
@@ -96,7 +113,6 @@ export async function runDemo({ live, agentId, out }: DemoOptions): Promise<numb
     }
   }
   await flush()
-  await server?.close()
   out('')
   out(eventTable(events))
   if (server) {
