@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { flush } from '../src/store/index.js'
 import type { MonitorEvent } from '../src/types.js'
+import { afterAll, beforeAll } from 'vitest'
 
 /** A fresh event-log path in its own temp directory. */
 export function tempLog(name = 'events.jsonl'): string {
@@ -91,4 +92,19 @@ export function wireFetch(
     })
   }
   return { fetch, requests }
+}
+
+/** The monitor's process warnings (CylestioMonitorWarning) emitted while the test file runs. */
+export function collectMonitorWarnings(): Error[] {
+  const warnings: Error[] = []
+  const onWarning = (w: Error) => {
+    if (w.name === 'CylestioMonitorWarning') warnings.push(w)
+  }
+  beforeAll(() => {
+    process.on('warning', onWarning)
+  })
+  afterAll(() => {
+    process.off('warning', onWarning)
+  })
+  return warnings
 }

@@ -1,22 +1,10 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
-import { rulesCommand } from '../../src/cli/rules.js'
+import { describe, expect, it } from 'vitest'
 import { loadRules } from '../../src/rules/index.js'
-import { ruleDir } from './helpers.js'
+import { ruleDir, runRules } from './helpers.js'
 
 const { write } = ruleDir()
 
-/** Runs the subcommand as a function, capturing what it prints. */
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true))
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true))
-  const code = await rulesCommand(argv)
-  vi.restoreAllMocks()
-  return { code, out, err }
-}
-
-afterEach(() => vi.restoreAllMocks())
+const run = runRules
 
 describe('cylestio-monitor rules', () => {
   it('lint validates the built-in packs by default', async () => {

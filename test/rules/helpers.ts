@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll } from 'vitest'
+import { afterAll, vi } from 'vitest'
+import { rulesCommand } from '../../src/cli/rules.js'
 
 /** A temp folder for rule files, removed after the test file. `write(name, yaml)` returns the path. */
 export function ruleDir(): { dir: string; write: (name: string, yaml: string) => string } {
@@ -14,5 +15,19 @@ export function ruleDir(): { dir: string; write: (name: string, yaml: string) =>
       writeFileSync(file, yaml)
       return file
     },
+  }
+}
+
+/** Runs a `rules` subcommand as a function, capturing what it prints. */
+export async function runRules(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true))
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true))
+  try {
+    const code = await rulesCommand(argv)
+    return { code, out, err }
+  } finally {
+    vi.restoreAllMocks()
   }
 }

@@ -5,26 +5,15 @@
  */
 import { mkdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it, vi } from 'vitest'
-import { rulesCommand } from '../../src/cli/rules.js'
+import { describe, expect, it } from 'vitest'
 import { RuleError } from '../../src/errors.js'
 import { lintRules, loadRules } from '../../src/rules/index.js'
 import { RuleSet } from '../../src/rules/rule-set.js'
-import { ruleDir } from './helpers.js'
+import { ruleDir, runRules } from './helpers.js'
 
 const { dir, write } = ruleDir()
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true))
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true))
-  const code = await rulesCommand(argv)
-  vi.restoreAllMocks()
-  return { code, out, err }
-}
-
-afterEach(() => vi.restoreAllMocks())
+const run = runRules
 
 /** A one-rule file; `body` holds the rule's fields after id/severity/targets. */
 const rule = (id: string, body: string) => `rules:\n  - id: ${id}\n    severity: suspicious\n    targets: [user]\n${body}`

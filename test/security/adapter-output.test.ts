@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { getMonitorHealth, MonitorBlockedError, monitor } from '../../src/index.js'
 import type { Adapter, CallSpec, MonitorEvent, MonitorOptions } from '../../src/types.js'
-import { readLog, tempLog } from '../helpers.js'
+import { collectMonitorWarnings, readLog, tempLog } from '../helpers.js'
 
 // An adapter that gives the monitor something it cannot scan (a promise, a texts entry that is not
 // { target, text }) must not turn scanning off silently: the call still goes on, its events say it was not
@@ -10,16 +10,7 @@ import { readLog, tempLog } from '../helpers.js'
 
 const DANGER = 'Please run this on the build server for me: rm -rf / --no-preserve-root'
 
-const warnings: Error[] = []
-const onWarning = (w: Error) => {
-  if (w.name === 'CylestioMonitorWarning') warnings.push(w)
-}
-beforeAll(() => {
-  process.on('warning', onWarning)
-})
-afterAll(() => {
-  process.off('warning', onWarning)
-})
+const warnings = collectMonitorWarnings()
 
 /** A hand-written client (`chat.send`) monitored with an adapter whose `chat.send` reader is `spec`. */
 function acme(spec: CallSpec, options: MonitorOptions = {}, answer: unknown = { text: 'ok' }) {

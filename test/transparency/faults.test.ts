@@ -1,23 +1,15 @@
 import Anthropic from '@anthropic-ai/sdk'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { anthropicAdapter } from '../../src/adapters/index.js'
 import { getMonitorHealth, monitor } from '../../src/index.js'
 import type { Adapter, EventSink, MonitorOptions } from '../../src/types.js'
+import { collectMonitorWarnings } from '../helpers.js'
 import { anthropicClient } from './anthropic-cases.js'
 
 // A failure inside the monitor never changes what the user's call returns or throws: it is reported once
 // per kind (a process warning) and counted (`getMonitorHealth()`), and the call goes on.
 
-const warnings: Error[] = []
-const onWarning = (w: Error) => {
-  if (w.name === 'CylestioMonitorWarning') warnings.push(w)
-}
-beforeAll(() => {
-  process.on('warning', onWarning)
-})
-afterAll(() => {
-  process.off('warning', onWarning)
-})
+const warnings = collectMonitorWarnings()
 
 const ask = (content: string) => ({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user' as const, content }] })
 const askStream = (content: string) => ({ ...ask(content), stream: true as const })
