@@ -126,10 +126,11 @@ export function scanTexts(rules: RuleSetLike, texts: TextPart[] | undefined): Te
 type ReadInfo = ResponseInfo & { unscanned?: string }
 
 /**
- * Streams handed to the application and not finished yet. A stream nobody reads or aborts has no end of
- * its own: at exit it is closed as partial, so no call is left without its closing event.
+ * Calls started and not closed yet: waiting for their response, or streams handed to the application
+ * and not finished. At exit each gets its closing event (a stream as partial, a call still waiting as
+ * an error), so no call is left without one.
  */
-const openStreams = new Set<CallRecord>()
+const openCalls = new Set<CallRecord>()
 /**
  * Calls whose response arrived and whose body nobody has started to parse: read only through
  * `.asResponse()` (closed a turn later), or not read at all (closed later, see `closeUnparsed`). A
@@ -156,7 +157,7 @@ function closeOpenStreams(): void {
     finish()
     call.flushNow()
   }
-  for (const call of openStreams) call.endAtExit()
+  for (const call of openCalls) call.endAtExit()
 }
 
 function closeAtExit(): void {
@@ -232,6 +233,8 @@ export class CallRecord {
     data.alert = scan.alert
     data.security = securityOf(scan.matches, this.unread)
     ctx.recorder.record('LLM_call_start', scan.alert === 'none' && this.unread === undefined ? 'info' : 'warning', this.id, data, undefined, scan.clean)
+    openCalls.add(this)
+    closeAtExit()
     return undefined
   }
 
@@ -242,23 +245,43 @@ export class CallRecord {
   }
 
   private read(result: unknown): ReadInfo {
-    let info: ResponseInfo
+    return this.checked('response()', () => (this.spec.response ? this.spec.response(result) : { response: result }))
+  }
+
+  /**
+   * What an adapter's reader gave (`response()`, a stream accumulator's `result()`), checked and read once:
+   * anything that is not a ResponseInfo object, a field whose getter throws, or `data` that is not an
+   * object, makes the response unscanned (and the fault is reported) rather than failing the user's call.
+   */
+  private checked(what: string, read: () => unknown): ReadInfo {
+    let info: unknown
     try {
-      info = this.spec.response ? this.spec.response(result) : { response: result }
+      info = read()
     } catch (error) {
       reportFault('adapter', error)
       return { unscanned: error instanceof Error ? error.message : String(error) }
     }
-    if (info === null || typeof info !== 'object') {
-      return { unscanned: this.adapterFault(`response() returned ${info === null ? 'null' : typeof info}, not a ResponseInfo object (not scanned)`) }
+    if (info === null || typeof info !== 'object' || Array.isArray(info)) {
+      return { unscanned: this.adapterFault(`${what} returned ${info === null ? 'null' : Array.isArray(info) ? 'an array' : typeof info}, not a ResponseInfo object (not scanned)`) }
     }
     if (typeof (info as Partial<PromiseLike<unknown>>).then === 'function') {
-      // An `async response()`: its outcome comes too late to judge the response, and a rejection of it must
+      // An `async` reader: its outcome comes too late to judge the response, and a rejection of it must
       // not surface as the application's unhandled rejection.
       Promise.resolve(info).then(undefined, () => {})
-      return { unscanned: this.adapterFault('response() returned a promise; it must return its ResponseInfo synchronously (not scanned)') }
+      return { unscanned: this.adapterFault(`${what} returned a promise; it must return its ResponseInfo synchronously (not scanned)`) }
     }
-    return info
+    let fields: ResponseInfo
+    try {
+      const { response, usage, texts, data } = info as ResponseInfo
+      fields = { response, usage, texts, data }
+    } catch (error) {
+      return { unscanned: this.adapterFault(`reading what ${what} returned threw: ${error instanceof Error ? error.message : String(error)} (not scanned)`) }
+    }
+    if (fields.data !== undefined && (fields.data === null || typeof fields.data !== 'object' || Array.isArray(fields.data))) {
+      this.adapterFault(`${what} gave \`data\` that is not an object (left out of the event)`)
+      fields.data = undefined
+    }
+    return fields
   }
 
   /**
@@ -309,18 +332,28 @@ export class CallRecord {
     return scan.alert === 'dangerous' ? new MonitorBlockedError(scan.matches, this.closingEvent) : undefined
   }
 
-  /** Starts watching a streamed result. */
-  beginStream(): boolean {
-    if (!this.spec.stream) return false
-    try {
-      this.accumulator = this.spec.stream()
-      openStreams.add(this)
-      closeAtExit()
+  /** Why the stream's response cannot be read (no accumulator, or one that failed): it closes unscanned. */
+  private streamLost: string | undefined
+
+  /**
+   * Starts watching a streamed result. Without a usable accumulator the stream is still watched, for its
+   * end, and the call closes unscanned.
+   */
+  beginStream(): true {
+    if (!this.spec.stream) {
+      this.streamLost = this.adapterFault('the call streams but the adapter has no stream() reader (not scanned)')
       return true
+    }
+    try {
+      const accumulator = this.spec.stream()
+      if (accumulator === null || typeof accumulator !== 'object' || typeof accumulator.push !== 'function' || typeof accumulator.result !== 'function') {
+        this.streamLost = this.adapterFault('stream() did not return an accumulator with push() and result() (not scanned)')
+      } else this.accumulator = accumulator
     } catch (error) {
       reportFault('adapter', error)
-      return false
+      this.streamLost = error instanceof Error ? error.message : String(error)
     }
+    return true
   }
 
   /**
@@ -336,7 +369,8 @@ export class CallRecord {
       if (accumulator.push(value) === true && this.firstTokenAt === undefined) this.firstTokenAt = performance.now()
       if (this.ctx.blockDangerousResponses && accumulator.completedTexts) completed = accumulator.completedTexts(value)
     } catch (error) {
-      reportFault('adapter', error)
+      // The response can no longer be assembled: the call closes unscanned, and it is said why.
+      this.streamLost = this.adapterFault(`its stream accumulator threw: ${error instanceof Error ? error.message : String(error)} (not scanned)`)
       this.accumulator = undefined
       return undefined
     }
@@ -348,15 +382,12 @@ export class CallRecord {
   /** The stream ended (`partial`: the user stopped reading it before its end). */
   endStream(partial: boolean, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
     if (this.closed) {
-      openStreams.delete(this)
-      return this.raw && this.accumulator ? this.judgeLate(this.accumulator.result()) : undefined
+      openCalls.delete(this)
+      const accumulator = this.accumulator
+      return this.raw && accumulator ? this.judgeLate(this.checked("the stream accumulator's result()", () => accumulator.result())) : undefined
     }
-    let info: ResponseInfo = {}
-    try {
-      if (this.accumulator) info = this.accumulator.result()
-    } catch (error) {
-      reportFault('adapter', error)
-    }
+    const accumulator = this.accumulator
+    const info: ReadInfo = accumulator ? this.checked("the stream accumulator's result()", () => accumulator.result()) : { unscanned: this.streamLost ?? 'the stream was not read' }
     const ttft = this.firstTokenAt === undefined ? null : round(this.firstTokenAt - this.started)
     return this.close(info, { ...extra, time_to_first_token_ms: ttft, ...(partial ? { partial: true } : {}) })
   }
@@ -371,9 +402,13 @@ export class CallRecord {
     this.close({ unscanned: 'the stream could not be watched' }, { stream_unwatched: true })
   }
 
-  /** Closes a stream still open at exit; the event log has written its queue already, so this is written at once. */
+  /**
+   * Closes a call still open at exit: a stream as partial, a call still waiting for its response as an
+   * error. The event log has written its queue already, so this is written at once.
+   */
   endAtExit(): void {
-    this.endStream(true, { unfinished_at_exit: true })
+    if (this.accumulator) this.endStream(true, { unfinished_at_exit: true })
+    else this.error(Object.assign(new Error('the process exited before the response arrived'), { name: 'UnfinishedAtExit' }), { unfinished_at_exit: true })
     this.flushNow()
   }
 
@@ -389,15 +424,16 @@ export class CallRecord {
     throw error
   }
 
-  error(error: unknown): void {
+  error(error: unknown, extra?: Record<string, unknown>): void {
     if (this.closed) return
     this.closed = true
     this.cancelPending()
-    openStreams.delete(this)
+    openCalls.delete(this)
     const data: Record<string, unknown> = {
       method: this.method,
       ...(this.request.model === undefined ? {} : { model: this.request.model }),
       duration_ms: round(performance.now() - this.started),
+      ...extra,
       error: describeError(error),
     }
     if (this.accumulator) {
@@ -413,21 +449,22 @@ export class CallRecord {
   private close(info: ReadInfo, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
     this.closed = true
     this.cancelPending()
-    openStreams.delete(this)
+    openCalls.delete(this)
     const { ctx } = this
     const scan = scanTexts(ctx.rules, info.texts)
     const unscanned = info.unscanned ?? (scan.invalid === undefined ? undefined : this.adapterFault(`the response's ${scan.invalid} (not scanned)`))
     const model = (info.response as { model?: unknown } | undefined)?.model ?? this.request.model
     const event = ctx.recorder.record('LLM_call_finish', scan.alert === 'none' && unscanned === undefined ? 'info' : 'warning', this.id, {
+      // The adapter's extra fields first: they never replace what the monitor itself records.
+      ...info.data,
       method: this.method,
       ...(model === undefined ? {} : { model }),
       duration_ms: round(performance.now() - this.started),
       ...extra,
-      ...info.data,
       response: info.response ?? null,
       usage: info.usage ?? null,
-      alert: scan.alert,
-      security: securityOf(scan.matches, unscanned),
+      // A response whose body the monitor did not read was not judged: it has no alert.
+      ...(this.raw ? {} : { alert: scan.alert, security: securityOf(scan.matches, unscanned) }),
     }, undefined, scan.clean)
     this.closingEvent = event
     if (scan.alert === 'dangerous' && ctx.blockDangerousResponses) {

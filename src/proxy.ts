@@ -1,5 +1,6 @@
 import { CallRecord, type MonitorContext } from './call.js'
 import { reportFault } from './faults.js'
+import { watchSseBody } from './sse-body.js'
 import type { Adapter, CallSpec, RequestInfo } from './types.js'
 
 /**
@@ -179,6 +180,9 @@ function interceptCall(
         Promise.resolve(request).then(undefined, () => {})
         throw new TypeError(`adapter '${ctx.adapter}', call '${path}': request() returned a promise; it must return its RequestInfo synchronously (not scanned)`)
       }
+      // Read once, here: a field whose getter throws is the adapter's fault, not the user's call's.
+      const { model, params, texts, stream, method } = request
+      request = { model, params, texts, stream, method }
     } catch (error) {
       // The adapter could not read the call: it still goes out as the user made it, and it is still on
       // record (start and closing events, marked unscanned), rather than silently missing from the log.
@@ -232,7 +236,7 @@ interface SdkApiPromise {
   parsedPromise?: unknown
   asResponse: () => Promise<unknown>
   /** Anthropic's: the response before its body is parsed, read by message threads. */
-  _responseProps?: () => Promise<{ response?: unknown }>
+  _responseProps?: () => Promise<{ response?: unknown; controller?: { signal?: unknown } }>
 }
 
 function isSdkApiPromise(value: unknown): value is SdkApiPromise {
@@ -331,7 +335,17 @@ function observeApiPromise(promise: SdkApiPromise, call: CallRecord, stream: boo
       })
     }
   const asResponseHook = rawRead(asResponse, (response) => ({ response }))
-  const responsePropsHook = typeof responseProps === 'function' ? rawRead(responseProps, (props) => props) : undefined
+  // A streamed thread turn: the thread parses the body itself, so the monitor reads it on its way there.
+  const watchedProps = (read: () => Promise<{ response?: unknown; controller?: { signal?: unknown } }>) =>
+    function (this: SdkApiPromise): Promise<unknown> {
+      return read.call(this).then((props) => {
+        const signal = props?.controller?.signal
+        if (!parsed() && watchSseBody(props?.response, call, signal instanceof AbortSignal ? signal : undefined, responseFacts(props))) parsing = true
+        else if (!parsed()) call.closeUnparsed('raw', responseFacts(props), parsed)
+        return props
+      })
+    }
+  const responsePropsHook = typeof responseProps !== 'function' ? undefined : stream ? watchedProps(responseProps) : rawRead(responseProps, (props) => props)
   promise.parseResponse = parseHook
   Object.defineProperty(promise, 'asResponse', { configurable: true, writable: true, value: asResponseHook })
   if (responsePropsHook) Object.defineProperty(promise, '_responseProps', { configurable: true, writable: true, value: responsePropsHook })

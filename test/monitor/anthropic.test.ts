@@ -136,6 +136,9 @@ describe('monitor(new Anthropic())', () => {
     expect(finishes).toHaveLength(2)
     expect(finishes[0]!.data.response).toEqual(data)
     expect(finishes[1]!.data).toMatchObject({ raw_response: true, status: 200 })
+    // Its body was read by the user, not judged by the monitor: the event claims no alert.
+    expect(finishes[1]!.data).not.toHaveProperty('alert')
+    expect(finishes[1]!.data).not.toHaveProperty('security')
   })
 
   it('records a stream: true call once the user has read it, with the assembled message', async () => {

@@ -33,3 +33,19 @@ describe('a call read only as a raw response', () => {
     expect(llm[1].data).toMatchObject({ raw_response: true, status: 200, request_id: 'req_raw' })
   })
 })
+
+describe('calls still waiting for their response', () => {
+  it.each([['exit'], ['throw']])('get their closing event when the process ends (%s)', async (how) => {
+    const file = tempLog()
+    await run(process.execPath, [join(root, 'test', 'monitor', 'children', 'in-flight-exit.mjs'), file, how], { cwd: root }).catch((e: { code?: number }) => {
+      if (how !== 'throw' || e.code !== 1) throw e
+    })
+    const llm = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.channel === 'LLM')
+    expect(llm.map((e) => e.event).sort()).toEqual(['LLM_call_error', 'LLM_call_error', 'LLM_call_start', 'LLM_call_start'])
+    for (const start of llm.filter((e) => e.event === 'LLM_call_start')) {
+      const closing = llm.filter((e) => e.call_id === start.call_id && e.event === 'LLM_call_error')
+      expect(closing).toHaveLength(1)
+      expect(closing[0].data).toMatchObject({ unfinished_at_exit: true, error: { name: 'UnfinishedAtExit', message: 'the process exited before the response arrived' } })
+    }
+  })
+})

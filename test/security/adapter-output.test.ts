@@ -118,3 +118,74 @@ describe('response() output the monitor cannot scan', () => {
     expect(finish.data).toMatchObject({ alert: 'dangerous', security: { unscanned: true, adapter_error: expect.stringContaining("texts[0] has target 'tool-input'") } })
   })
 })
+
+describe('adapter output whose reading fails', () => {
+  const throwing = (field: string) => Object.defineProperty({}, field, { enumerable: true, get: () => { throw new TypeError(`${field} is lazy and broken`) } })
+
+  it('a request() field whose getter throws: the call goes out as made, recorded start and finish, unscanned', async () => {
+    for (const field of ['texts', 'method', 'stream', 'params']) {
+      const { client, sent, file } = acme({ request: () => throwing(field) as never })
+      expect(await client.chat.send({ prompt: 'hi' })).toEqual({ text: 'ok' })
+      expect(sent).toHaveLength(1)
+      const events = await readLog(file)
+      expect(events.filter((e) => e.channel === 'LLM').map((e) => e.event), field).toEqual(['LLM_call_start', 'LLM_call_finish'])
+      expect(events[1]!.data.security, field).toMatchObject({ unscanned: true, adapter_error: expect.stringContaining(`${field} is lazy and broken`) })
+    }
+  })
+
+  it('a response() field whose getter throws, or an array: the answer is returned, the finish event unscanned', async () => {
+    for (const [name, info] of [['texts', throwing('texts')], ['usage', throwing('usage')], ['array', []]] as const) {
+      const { client, file } = acme({ request: (args) => ({ params: args[0] }), response: () => info as never })
+      expect(await client.chat.send({ prompt: 'hi' }), name).toEqual({ text: 'ok' })
+      const finish = await call(readLog(file), 'LLM_call_finish')
+      expect(finish.data.security, name).toMatchObject({ unscanned: true })
+      expect(finish.data.alert, name).toBe('none')
+    }
+  })
+
+  it("`data` cannot replace the monitor's own fields, and data that is not an object is left out", async () => {
+    for (const data of [{ method: 'forged', duration_ms: -1, stop_reason: 'end_turn' }, 'ab']) {
+      const { client, file } = acme({ request: (args) => ({ params: args[0] }), response: (r) => ({ response: r, data: data as never }) })
+      await client.chat.send({ prompt: 'hi' })
+      const finish = await call(readLog(file), 'LLM_call_finish')
+      expect(finish.data.method).toBe('chat.send')
+      expect(finish.data.duration_ms).toBeGreaterThanOrEqual(0)
+      expect(finish.data).not.toHaveProperty('0')
+      if (typeof data === 'object') expect(finish.data.stop_reason).toBe('end_turn')
+    }
+  })
+})
+
+describe('stream accumulators that fail', () => {
+  /** A client whose `chat.stream` returns an async iterable of chunks; `stream` is the adapter's accumulator factory. */
+  function streaming(stream: CallSpec['stream'], options: MonitorOptions = {}) {
+    const file = tempLog()
+    const chunks = ['a', 'b']
+    const bare = {
+      chat: {
+        stream: async () => ({
+          async *[Symbol.asyncIterator]() {
+            yield* chunks
+          },
+        }),
+      },
+    }
+    const adapter: Adapter = { name: 'acme', calls: { 'chat.stream': { request: (args) => ({ params: args[0], stream: true }), stream } } }
+    return { client: monitor(bare, { adapters: [adapter], store: file, ...options }), file }
+  }
+
+  it.each([
+    ['result() returns undefined', () => ({ push() {}, result: () => undefined as never })],
+    ['push() throws', () => ({ push() { throw new Error('push hiccup') }, result: () => ({ response: 'x' }) })],
+    ['stream() returns null', () => null as never],
+    ['no stream() reader at all', undefined],
+  ])('%s: the user reads every chunk; one finish event, marked unscanned', async (_name, stream) => {
+    const { client, file } = streaming(stream as CallSpec['stream'])
+    const read: unknown[] = []
+    for await (const chunk of (await client.chat.stream()) as AsyncIterable<unknown>) read.push(chunk)
+    expect(read).toEqual(['a', 'b'])
+    const llm = (await readLog(file)).filter((e) => e.channel === 'LLM')
+    expect(llm.map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
+    expect(llm[1]!.data.security).toMatchObject({ unscanned: true, adapter_error: expect.any(String) })
+  })
+})

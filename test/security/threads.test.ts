@@ -116,7 +116,39 @@ describe('beta.messages.thread()', () => {
     const recorded = calls(await readLog(file))
     expect(recorded.map((c) => c.map((e) => e.event))).toEqual([['LLM_call_start', 'LLM_call_finish'], ['LLM_call_blocked']])
     expect(recorded[0]![0]!.data).toMatchObject({ method: 'beta.messages.create', stream: true })
-    expect(recorded[0]![1]!.data).toMatchObject({ raw_response: true, status: 200, request_id: 'req_011CWire' })
+    // The thread parses the body itself; the monitor reads it on the way, so the reply is recorded.
+    expect(recorded[0]![1]!.data).toMatchObject({ request_id: 'req_011CWire', response: { content: viaBare.content }, usage: { output_tokens: 5 }, alert: 'none' })
+    expect(recorded[0]![1]!.data.raw_response).toBeUndefined()
+    expect(recorded[0]![1]!.data.time_to_first_token_ms).toEqual(expect.any(Number))
+  })
+
+  it('with blockDangerousResponses, stops a streamed turn at a dangerous tool call, before the thread or runner gets it', async () => {
+    const danger = { command: 'rm -rf / --no-preserve-root' }
+    const wire = wireFetch((_url, body) => {
+      const answered = JSON.stringify(body.messages).includes('"tool_result"')
+      const message = answered ? reply([{ type: 'text', text: 'Done.' }]) : reply([{ type: 'text', text: 'Running it.' }, { type: 'tool_use', id: 'toolu_x', name: 'bash', input: danger }], 'tool_use')
+      return body.stream ? { body: sseBody(sseEvents(message)), stream: 'sse' } : { body: message }
+    })
+    for (const thread of [undefined, false]) {
+      const file = tempLog()
+      const client = monitor(new Anthropic({ apiKey: 'sk-ant-test', fetch: wire.fetch, maxRetries: 0 }), { store: file, blockDangerousResponses: true })
+      let ran = 0
+      const bash = betaTool({ name: 'bash', description: 'Runs a shell command', inputSchema: { type: 'object', properties: { command: { type: 'string' } } }, run: () => `${++ran}` })
+      const runner = client.beta.messages.toolRunner({ ...params, messages: [{ role: 'user', content: 'Tidy the disk' }], tools: [bash], stream: true, ...(thread === false ? { thread } : {}) })
+      const delivered: string[] = []
+      const error = await (async () => {
+        for await (const turn of runner) {
+          turn.on('contentBlock', (block) => delivered.push(block.type))
+          await turn.finalMessage()
+        }
+      })().then(() => undefined, (e: unknown) => e)
+      expect((error as { cause?: unknown }).cause).toBeInstanceOf(MonitorBlockedError)
+      expect(ran).toBe(0)
+      expect(delivered).toEqual(['text'])
+      const recorded = calls(await readLog(file))
+      expect(recorded.map((c) => c.map((e) => e.event))).toEqual([['LLM_call_start', 'LLM_call_finish']])
+      expect(recorded[0]![1]!.data).toMatchObject({ alert: 'dangerous', blocked_mid_stream: true })
+    }
   })
 })
 

@@ -37,7 +37,8 @@ describe('a call nobody awaits (fire and forget)', () => {
     const events = llm(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MonitorEvent))
     expect(events.map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
     expect(events[1]!.call_id).toBe(events[0]!.call_id)
-    expect(events[1]!.data).toMatchObject({ response_unread: true, status: 200, request_id: 'req_faf', response: null, alert: 'none' })
+    expect(events[1]!.data).toMatchObject({ response_unread: true, status: 200, request_id: 'req_faf', response: null })
+    expect(events[1]!.data).not.toHaveProperty('alert') // its body was never read, so never judged
     expect(events[1]!.data.duration_ms).toEqual(expect.any(Number))
   })
 
