@@ -88,6 +88,8 @@ const DEFAULTS: Partial<Record<keyof MonitorOptions, unknown>> = {
   blockDangerousResponses: false,
   redact: true,
   scanHistory: false,
+  rules: [],
+  adapters: [],
 }
 
 function asksForNothing(options: MonitorOptions): boolean {

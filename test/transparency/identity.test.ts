@@ -34,6 +34,8 @@ describe('monitor() of a monitored client', () => {
     expect(monitor(first)).toBe(first)
     expect(monitor(first, {})).toBe(first)
     expect(monitor(first, { store: false, agentId: 'a' })).toBe(first)
+    // Empty lists mean what leaving them out means.
+    expect(monitor(first, { store: false, agentId: 'a', rules: [], adapters: [] })).toBe(first)
   })
 
   it('with other options, monitors the real client anew with them: one layer, the options given hold', async () => {
