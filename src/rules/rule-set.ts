@@ -121,6 +121,11 @@ const EXCERPT_CONTEXT = 24
  */
 const SECRET_REACH = 512
 const EXCERPT_MAX = 80
+/** Bytes a secret's body is made of (tokens, base64 lines of a key, escaped newlines), by byte value. */
+const SECRET_BODY = new Uint8Array(256)
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=._~-\\\n\r') SECRET_BODY[c.charCodeAt(0)] = 1
+/** How far before a secret's body its header may start: `-----BEGIN ENCRYPTED PRIVATE KEY-----`, `Bearer `. */
+const SECRET_HEADER = 64
 const NO_MATCHES: ScanResult = Object.freeze({ alert: 'none', matches: Object.freeze([]) as unknown as RuleMatch[] }) as ScanResult
 
 /** Masks a secret for display: its first four characters, then `…[REDACTED]`. */
@@ -254,8 +259,18 @@ export class RuleSet implements RuleSetLike {
   private spansNear(bytes: Buffer, index: number, length: number): Span[] {
     if (this.redactors.empty) return []
     const reach = EXCERPT_CONTEXT * 4 + SECRET_REACH
+    // A long secret (a bearer token, a PEM key) may start further out than the reach: the region is
+    // widened over the run of secret characters it cuts, then by a header's length (`Bearer `,
+    // `-----BEGIN … PRIVATE KEY-----`), so the whole secret is read.
     let from = Math.max(0, index - reach)
     let to = Math.min(bytes.length, index + length + reach)
+    if (from > 0 && SECRET_BODY[bytes[from]]) {
+      while (from > 0 && SECRET_BODY[bytes[from - 1]]) from--
+      from = Math.max(0, from - SECRET_HEADER)
+    }
+    if (to < bytes.length && SECRET_BODY[bytes[to - 1]]) {
+      while (to < bytes.length && SECRET_BODY[bytes[to]]) to++
+    }
     // On character boundaries: a UTF-8 continuation byte moves the cut to the next character.
     while (from < index && (bytes[from] & 0xc0) === 0x80) from++
     while (to < bytes.length && (bytes[to] & 0xc0) === 0x80) to++
