@@ -67,10 +67,21 @@ export function matches(event: MonitorEvent, filter: EventFilter): boolean {
   return true
 }
 
-/** The time of a line without parsing it (NaN when the line has none). */
+/** The time of a line, without parsing it when the monitor wrote it (NaN when the line has none). */
 function lineTime(line: string): number {
   const i = line.indexOf('"timestamp":"')
   if (i === -1) return Number.NaN
+  // The monitor writes the envelope's timestamp before `data`: the first one is the event's. A line
+  // with an object before it (written through the lowdb adapter, say) is parsed to read the right one.
+  const nested = line.indexOf('{', 1)
+  if (nested !== -1 && nested < i) {
+    try {
+      const { timestamp } = JSON.parse(line) as { timestamp?: unknown }
+      return typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN
+    } catch {
+      return Number.NaN
+    }
+  }
   return Date.parse(line.slice(i + 13, line.indexOf('"', i + 13)))
 }
 

@@ -153,6 +153,21 @@ describe('reading damaged, rotated and missing logs', () => {
     expect((await getAgentStats({ file })).reduce((n, s) => n + s.calls, 0)).toBe(events.filter((e) => /finish|error|blocked/.test(e.event)).length)
   })
 
+  it('an event written through the lowdb adapter with a timestamp inside its data is timed by its own', async () => {
+    const file = join(dir, 'nested-time.jsonl')
+    const db = new Low(new JsonlEventFile(file), { events: [] as MonitorEvent[] })
+    await db.read()
+    const now = new Date().toISOString()
+    // data before the envelope's timestamp, and a timestamp of its own (an audit of an old order, say)
+    db.data.events.push({ event: 'order_audit', channel: 'APP', level: 'info', agent_id: 'a', data: { order: 42, timestamp: '2019-05-01T00:00:00Z' }, timestamp: now } as MonitorEvent)
+    await db.write()
+    expect(readFileSync(file, 'utf8').indexOf('2019')).toBeLessThan(readFileSync(file, 'utf8').indexOf(now))
+    expect(await getEventsByTimeframe(new Date(Date.now() - 3_600_000), new Date(Date.now() + 60_000), { file })).toHaveLength(1)
+    expect(await getEventsByTimeframe(new Date('2019-01-01'), new Date('2020-01-01'), { file })).toEqual([])
+    expect(await cleanupOldEvents(30, { file })).toBe(0)
+    expect((await getRecentEvents({ file })).map((e) => e.event)).toEqual(['order_audit'])
+  })
+
   it('reads a missing log as empty', async () => {
     expect(await getRecentEvents({ file: join(dir, 'nothing-here.jsonl') })).toEqual([])
     expect(await getAgentStats({ file: join(dir, 'nothing-here.jsonl') })).toEqual([])
