@@ -171,11 +171,18 @@ export function parseWhen(text: string, now = Date.now()): Date {
   return new Date(t)
 }
 
-/** Bytes just before the read offset that are compared at each poll: changed, the file was replaced or rewritten. */
-const FINGERPRINT_BYTES = 256
+/**
+ * How much of the file just before the read offset is compared at each poll (changed, the file was replaced
+ * or rewritten): the last line read, up to this many bytes.
+ */
+const FINGERPRINT_BYTES = 4096
 
-/** The bytes of `file` in [offset - FINGERPRINT_BYTES, offset) (fewer near the start), or null when unreadable. */
-function fingerprint(file: string, offset: number): Buffer | null {
+/**
+ * The last line read: the bytes of `file` from the start of the line that ends at `offset` (or from
+ * FINGERPRINT_BYTES before it, for a longer line), or null when unreadable. `whole` tells whether they
+ * start a line.
+ */
+function fingerprint(file: string, offset: number): Fingerprint | null {
   const start = Math.max(0, offset - FINGERPRINT_BYTES)
   let fd: number
   try {
@@ -186,7 +193,8 @@ function fingerprint(file: string, offset: number): Buffer | null {
   try {
     const buf = Buffer.alloc(offset - start)
     const n = readSync(fd, buf, 0, buf.length, start)
-    return buf.subarray(0, n)
+    const newline = n < 2 ? -1 : buf.lastIndexOf(0x0a, n - 2)
+    return { bytes: buf.subarray(newline + 1, n), whole: newline !== -1 || start === 0 }
   } catch {
     return null
   } finally {
@@ -194,12 +202,18 @@ function fingerprint(file: string, offset: number): Buffer | null {
   }
 }
 
+interface Fingerprint {
+  bytes: Buffer
+  whole: boolean
+}
+
 /**
  * Prints events appended to `file` after `offset` until `signal` aborts (or SIGINT), like `tail -f`.
  * Between two polls the file may have been rotated, truncated, rewritten (cleanup) or removed and made
  * again, possibly with the same inode and a size past the offset: besides the inode and the size, the bytes
- * just before the offset are compared with what they were, and when they differ the file is read from its
- * start. A file rotated away (`file.1` now has the inode followed) is first read to its end.
+ * just before the offset are compared with what they were, and when they differ the file is read from
+ * just after them if it holds them (a cleanup keeps what it does not delete), else from its start. A file
+ * rotated away (`file.1` now has the inode followed) is first read to its end.
  */
 async function follow(
   file: string,
@@ -228,11 +242,13 @@ async function follow(
           const rotated = rotatedPath(file, 1)
           if (ino !== undefined && statSync(rotated, { throwIfNoEntry: false })?.ino === ino) {
             await scanLines(rotated, needle, onLine(rotated), { start: offset, reportTorn: false })
+            offset = 0 // a new file after a rotation: all of it is new
+          } else {
+            offset = resumeAfter(file, seen) // replaced: rewritten by a cleanup, or made again
           }
           ino = st.ino
-          offset = 0
         } else if (st.size < offset || !sameBytes(fingerprint(file, offset), seen)) {
-          offset = 0 // truncated, or rewritten in place (same inode, different content before the offset)
+          offset = resumeAfter(file, seen) // truncated, or rewritten in place (same inode, different content before the offset)
         }
         if (st.size > offset) {
           offset = await scanLines(file, needle, onLine(file), { start: offset, reportTorn: false })
@@ -247,8 +263,46 @@ async function follow(
   }
 }
 
-function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
-  return a !== null && b !== null && a.equals(b)
+/**
+ * Where to go on reading a file that replaced the one followed: just after the last line printed (`seen`)
+ * when the new file holds it, as the log a cleanup rewrote holds the events it kept (each line has its
+ * own time), else its start (a new log, or one truncated and written again).
+ */
+function resumeAfter(file: string, seen: Fingerprint | null): number {
+  const line = seen?.bytes
+  if (!line || line.length === 0) return 0
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch {
+    return 0
+  }
+  try {
+    const chunk = Buffer.alloc(Math.max(1 << 20, 4 * line.length))
+    // The end of the previous read is kept at the start of the next one, so that a line across two reads
+    // is found, with the byte before it.
+    let carried = 0
+    for (let position = 0; ; ) {
+      const n = readSync(fd, chunk, carried, chunk.length - carried, position)
+      const filled = carried + n
+      const first = position === 0 ? 0 : 1 // a match at 0 of a later read was looked at in the one before
+      for (let at = chunk.subarray(0, filled).indexOf(line, first); at !== -1; at = chunk.subarray(0, filled).indexOf(line, at + 1)) {
+        if (!seen.whole || (at === 0 ? position === 0 : chunk[at - 1] === 0x0a)) return position - carried + at + line.length
+      }
+      if (n === 0) return 0
+      position += n
+      carried = Math.min(line.length, filled)
+      chunk.copy(chunk, 0, filled - carried, filled)
+    }
+  } catch {
+    return 0
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function sameBytes(a: Fingerprint | null, b: Fingerprint | null): boolean {
+  return a !== null && b !== null && a.whole === b.whole && a.bytes.equals(b.bytes)
 }
 
 const EVENT_COLUMNS = ['TIME', 'AGENT', 'EVENT', 'ALERT', 'MODEL', 'TOKENS', 'DURATION']

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventsCommand, parseWhen, statsCommand } from '../../src/cli/events.js'
-import { JsonlEventLog } from '../../src/store/index.js'
+import { cleanupOldEvents, JsonlEventLog } from '../../src/store/index.js'
 import type { MonitorEvent } from '../../src/types.js'
 import { removeDir, tempDir } from './helpers.js'
 import { makeEvent } from './make-event.js'
@@ -147,6 +147,30 @@ describe('cylestio-monitor events', () => {
     stop.abort()
     expect(await following).toBe(0)
     expect(printed()).toEqual(Array.from({ length: 10 }, (_, i) => `e${String(i + 1).padStart(2, '0')}`))
+  })
+
+  it('--follow prints the events a cleanup keeps once, and goes on with the new ones', async () => {
+    const path = join(dir, 'follow-cleanup.jsonl')
+    const ev = (n: number, timestamp: string) => `${JSON.stringify({ event: `e${n}`, channel: 'LLM', agent_id: 'a', timestamp, data: { pad: 'x'.repeat(300) } })}\n`
+    const old = new Date(now - 90 * 86_400_000).toISOString()
+    writeFileSync(path, ev(1, old) + ev(2, old) + ev(3, new Date(now).toISOString()) + ev(4, new Date(now + 1).toISOString()))
+    const stop = new AbortController()
+    let out = ''
+    const following = eventsCommand(['--file', path, '--follow', '--json'], { stdout: { write: (t: string) => (out += t) }, signal: stop.signal })
+    const printed = () => out.trimEnd().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as MonitorEvent).event)
+    const waitFor = async (name: string) => {
+      const deadline = Date.now() + 5000
+      while (!printed().includes(name) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    await waitFor('e4')
+    expect(await cleanupOldEvents(30, { file: path })).toBe(2)
+    await new Promise((r) => setTimeout(r, 450)) // two polls of the rewritten file
+    appendFileSync(path, ev(5, new Date(now + 2).toISOString()))
+    await waitFor('e5')
+    stop.abort()
+    expect(await following).toBe(0)
+    expect(printed()).toEqual(['e1', 'e2', 'e3', 'e4', 'e5'])
   })
 
   it('parseWhen reads durations and ISO dates', () => {
