@@ -56,6 +56,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that goes away (`events --json | head -1`) ends the command, as it ends `cat`: no EPIPE trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error
+  process.exit(0)
+})
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { getEventListeners } from 'node:events'
 import { appendFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -275,6 +275,19 @@ describe('warnings of the command line', () => {
         error && error.code !== 0 ? fail(error) : done({ stdout, stderr }),
       )
     })
+
+  it('a reader that goes away ends the command quietly (events --json | head -1)', async () => {
+    const path = join(dir, 'many.jsonl')
+    writeFileSync(path, Array.from({ length: 5000 }, (_, i) => `${JSON.stringify(makeEvent(i))}\n`).join(''))
+    const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
+    const child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'events', '--json', '--limit', '5000', '--file', path], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.stdout.once('data', () => child.stdout.destroy())
+    const code = await new Promise((done) => child.on('close', (c) => done(c)))
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+  })
 
   it('name every bad line (up to ten of a kind, then how many more), in terms of the command, escaped', async () => {
     const path = join(dir, 'bad-lines.jsonl')
