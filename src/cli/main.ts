@@ -15,6 +15,7 @@ Commands:
   events [filters]               list recorded events (--channel --type --agent --since --until --limit --json --follow --file)
   stats [--json] [--file F]      calls, blocks, errors, tokens and latency per agent and model
   rules lint|test|check [...]    validate rule files, run their tests, or check which rules fire on a text
+                                 (cylestio-monitor rules --help shows their options)
 
 Events go to $CYLESTIO_EVENTS_FILE, else ./cylestio-events.jsonl.`
 

@@ -17,9 +17,10 @@ const USAGE = `Usage: cylestio-monitor rules <command> [options]
 Options:
   --json                          machine-readable output
   --fail-on suspicious|dangerous  check: exit 3 when the text's alert is at least this level
+  --                              what follows is text or paths, even when it starts with -
+  --help, -h                      this help
 
-Exit codes: 0 ok, 1 a bad rule file (or a failing rule test), 2 wrong usage, 3 --fail-on reached
-  --                              what follows is text or paths, even when it starts with -`
+Exit codes: 0 ok, 1 a bad rule file (or a failing rule test), 2 wrong usage, 3 --fail-on reached`
 
 interface Parsed {
   json: boolean
@@ -29,10 +30,11 @@ interface Parsed {
   rest: string[]
   /** `lint`/`test`: the paths given, positional or with --rules, in their order. */
   paths: string[]
+  help: boolean
 }
 
 function parse(args: string[]): Parsed {
-  const parsed: Parsed = { json: false, target: 'user', failOn: undefined, rules: [], rest: [], paths: [] }
+  const parsed: Parsed = { json: false, target: 'user', failOn: undefined, rules: [], rest: [], paths: [], help: false }
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
     if (arg === '--') {
@@ -41,6 +43,7 @@ function parse(args: string[]): Parsed {
       break
     }
     if (arg === '--json') parsed.json = true
+    else if (arg === '--help' || arg === '-h') parsed.help = true
     else if (arg === '--target' || arg === '--rules' || arg === '--fail-on') {
       const value = args[++i]
       if (value === undefined) throw new UsageError(`${arg} needs a value`)
@@ -77,6 +80,10 @@ export async function rulesCommand(argv: string[]): Promise<number> {
   let options: Parsed
   try {
     options = parse(args)
+    if (options.help && ['lint', 'test', 'check'].includes(command!)) {
+      process.stdout.write(`${USAGE}\n`)
+      return 0
+    }
     if (command === 'lint') return lint(options)
     if (command === 'test') return test(options)
     if (command === 'check') return await check(options)

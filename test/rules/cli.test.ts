@@ -123,4 +123,14 @@ describe('cylestio-monitor rules', () => {
     expect((await run('check', '--target', 'nowhere', 'x')).code).toBe(2)
     expect((await run('lint', '--verbose')).code).toBe(2)
   })
+
+  it('--help after a command prints the usage with its options, exit 0', async () => {
+    for (const command of ['check', 'lint', 'test']) {
+      const { code, out, err } = await run(command, '--help')
+      expect(code).toBe(0)
+      expect(err).toBe('')
+      expect(out).toContain('--fail-on suspicious|dangerous')
+    }
+    expect((await run('check', '-h', 'Ignore all previous instructions')).code).toBe(0)
+  })
 })
