@@ -14,8 +14,10 @@ import RE2 from 're2'
 const WHITESPACE_RUN = String.raw`\s+`
 
 /**
- * Walks an RE2 pattern and lets `rewrite` replace characters that are neither escaped nor inside
- * `[...]`: it returns the replacement and how many characters that replaces, or undefined to keep one.
+ * Walks an RE2 pattern and lets `rewrite` replace what is outside `[...]` and `\Q…\E`: at a character
+ * or an escape (`\b`, at its backslash) it returns the replacement and how many characters that
+ * replaces, or undefined to keep the character (or the escape). A `\Q` the pattern leaves open (it runs
+ * to the end) is closed, so that text put after the result is not quoted with it.
  */
 function rewriteOutsideClasses(pattern: string, rewrite: (i: number) => [string, number] | undefined): string {
   let out = ''
@@ -26,15 +28,15 @@ function rewriteOutsideClasses(pattern: string, rewrite: (i: number) => [string,
       // Quoted literal text runs to `\E` or the end of the pattern.
       const end = pattern.indexOf('\\E', i + 2)
       const to = end === -1 ? pattern.length : end + 2
-      out += pattern.slice(i, to)
+      out += end === -1 ? `${pattern.slice(i)}\\E` : pattern.slice(i, to)
       i = to
-    } else if (ch === '\\') {
-      out += pattern.slice(i, i + 2)
-      i += 2
     } else if (inClass) {
+      // A POSIX class (`[:alpha:]`, `[:^space:]`) inside the class ends with its own `]`.
+      const posix = ch === '[' ? /^\[:\^?[a-z]+:\]/.exec(pattern.slice(i))?.[0] : undefined
+      const part = ch === '\\' ? pattern.slice(i, i + 2) : (posix ?? ch)
       if (ch === ']') inClass = false
-      out += ch
-      i++
+      out += part
+      i += part.length
     } else if (ch === '[') {
       inClass = true
       // A `]` right after `[` or `[^` is a literal member of the class.
@@ -43,8 +45,9 @@ function rewriteOutsideClasses(pattern: string, rewrite: (i: number) => [string,
       i += open.length
     } else {
       const replaced = rewrite(i)
-      out += replaced ? replaced[0] : ch
-      i += replaced ? replaced[1] : 1
+      const kept = ch === '\\' ? pattern.slice(i, i + 2) : ch
+      out += replaced ? replaced[0] : kept
+      i += replaced ? replaced[1] : kept.length
     }
   }
   return out
@@ -155,19 +158,8 @@ function matchesEmptySomewhere(source: string): boolean {
 
 /** `source` with its zero-width assertions outside `[...]` removed. */
 function withoutAssertions(source: string): string {
-  let out = ''
-  let inClass = false
-  for (let i = 0; i < source.length; ) {
-    const ch = source[i]
-    if (ch === '\\') {
-      const pair = source.slice(i, i + 2)
-      if (inClass || !/^\\[bBAz]$/.test(pair)) out += pair
-      i += 2
-    } else {
-      if (inClass ? ch === ']' : ch === '[') inClass = !inClass
-      if (inClass || (ch !== '^' && ch !== '$')) out += ch
-      i++
-    }
-  }
-  return out
+  return rewriteOutsideClasses(source, (i) => {
+    if (source[i] === '^' || source[i] === '$') return ['', 1]
+    return source[i] === '\\' && 'bBAz'.includes(source[i + 1] ?? '') ? ['', 2] : undefined
+  })
 }

@@ -84,6 +84,27 @@ describe('D9: patterns mean what they say', () => {
     expect(fires(rules, 'say a  b now')).toBe(false)
   })
 
+  it('a \\Q left open quotes to the end of the pattern, as in RE2, not the rule wrapper', () => {
+    const rules = loadRules(write('q-open.yaml', rule('t.qopen', "    patterns: ['\\Q(x) y']\n")), { defaultRules: false })
+    expect(fires(rules, 'f(x) y')).toBe(true)
+    expect(fires(rules, 'f(x)  y')).toBe(false)
+  })
+
+  it('a space in a class that holds a POSIX class stays one space of that class', () => {
+    const rules = loadRules(write('posix.yaml', rule('t.posix', "    patterns: ['name=[[:alpha:] ]+;', '[[:^digit:] ]x']\n")), { defaultRules: false })
+    expect(fires(rules, 'name=John Smith;')).toBe(true)
+    expect(fires(rules, 'name=+++;')).toBe(false)
+    expect(fires(rules, 'name=\t\n;')).toBe(false)
+    expect(fires(rules, '1x')).toBe(false)
+  })
+
+  it('a POSIX class with ^ or $ in it can still be told from an assertion', () => {
+    const e = loadError('posix-empty.yaml', rule('t.pe', "    patterns: ['[[:alpha:]^]*\\b']\n"))
+    expect(e.message).toMatch(/empty string/)
+    const rules = loadRules(write('posix-ok.yaml', rule('t.pok', "    patterns: ['\\b[[:alpha:]$]+\\b']\n")), { defaultRules: false })
+    expect(fires(rules, 'cost$')).toBe(true)
+  })
+
   it('an unbalanced pattern is rejected, not balanced by the rule wrapper', () => {
     const e = loadError('unbalanced.yaml', rule('t.unbalanced', "    patterns: ['a)|(?:b']\n"))
     expect(e.ruleId).toBe('t.unbalanced')
