@@ -48,6 +48,21 @@ describe('monitor() option checks', () => {
     rejects({ store: dir }, new RegExp(`option 'store' is a directory \\(${dir}\\)`))
   })
 
+  it('a store path or CYLESTIO_EVENTS_FILE ending with a slash or padded with blanks is refused, naming it', () => {
+    rejects({ store: './logs/' }, /option 'store' ends with a slash \("\.\/logs\/"\), so it names a folder; give the path of the event log file, e\.g\. logs\/cylestio-events\.jsonl/)
+    rejects({ store: ' ./x.jsonl ' }, /option 'store' starts or ends with blanks \(" \.\/x\.jsonl "\)/)
+    const before = process.env.CYLESTIO_EVENTS_FILE
+    try {
+      process.env.CYLESTIO_EVENTS_FILE = './logs/'
+      rejects({}, /CYLESTIO_EVENTS_FILE \(the default store\) ends with a slash/)
+      process.env.CYLESTIO_EVENTS_FILE = './x.jsonl '
+      rejects({}, /CYLESTIO_EVENTS_FILE \(the default store\) starts or ends with blanks/)
+    } finally {
+      if (before === undefined) delete process.env.CYLESTIO_EVENTS_FILE
+      else process.env.CYLESTIO_EVENTS_FILE = before
+    }
+  })
+
   it('CYLESTIO_EVENTS_FILE naming a directory is refused at monitor() like the option, naming the variable', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cylestio-robust-'))
     const before = process.env.CYLESTIO_EVENTS_FILE
