@@ -259,7 +259,7 @@ export class CallRecord {
       info = read()
     } catch (error) {
       reportFault('adapter', error)
-      return { unscanned: error instanceof Error ? error.message : String(error) }
+      return { unscanned: `adapter '${this.ctx.adapter}', call '${this.path}': ${what} threw: ${error instanceof Error ? error.message : String(error)} (not scanned)` }
     }
     if (info === null || typeof info !== 'object' || Array.isArray(info)) {
       return { unscanned: this.adapterFault(`${what} returned ${info === null ? 'null' : Array.isArray(info) ? 'an array' : typeof info}, not a ResponseInfo object (not scanned)`) }
@@ -272,6 +272,10 @@ export class CallRecord {
     }
     let fields: ResponseInfo
     try {
+      if (!('response' in info || 'usage' in info || 'texts' in info || 'data' in info)) {
+        // The service's own response returned as it is, say: nothing in it would be recorded or scanned.
+        return { unscanned: this.adapterFault(`${what} returned an object with none of response, usage, texts or data; it must return a ResponseInfo ({ response, usage, texts }) (not scanned)`) }
+      }
       const { response, usage, texts, data } = info as ResponseInfo
       fields = { response, usage, texts, data }
     } catch (error) {

@@ -173,12 +173,12 @@ function interceptCall(
     let unread: string | undefined
     try {
       request = spec.request(args, { scanHistory: ctx.scanHistory })
-      if (request === null || typeof request !== 'object') throw new TypeError(`adapter '${ctx.adapter}', call '${path}': request() returned ${request === null ? 'null' : typeof request}, not a RequestInfo object (not scanned)`)
+      if (request === null || typeof request !== 'object') throw new AdapterMistake(`request() returned ${request === null ? 'null' : typeof request}, not a RequestInfo object`)
       if (typeof (request as Partial<PromiseLike<unknown>>).then === 'function') {
         // An `async request()` resolves after the call is sent: too late to scan or block it. Its
         // rejection, if any, must not surface as the application's unhandled rejection.
         Promise.resolve(request).then(undefined, () => {})
-        throw new TypeError(`adapter '${ctx.adapter}', call '${path}': request() returned a promise; it must return its RequestInfo synchronously (not scanned)`)
+        throw new AdapterMistake('request() returned a promise; it must return its RequestInfo synchronously')
       }
       // Read once, here: a field whose getter throws is the adapter's fault, not the user's call's.
       const { model, params, texts, stream, method } = request
@@ -186,8 +186,9 @@ function interceptCall(
     } catch (error) {
       // The adapter could not read the call: it still goes out as the user made it, and it is still on
       // record (start and closing events, marked unscanned), rather than silently missing from the log.
-      reportFault('adapter', error)
-      unread = error instanceof Error ? error.message : String(error)
+      const problem = error instanceof AdapterMistake ? error.message : `request() threw: ${error instanceof Error ? error.message : String(error)}`
+      unread = `adapter '${ctx.adapter}', call '${path}': ${problem} (not scanned)`
+      reportFault('adapter', error instanceof AdapterMistake ? new TypeError(unread) : error)
       request = fallbackRequest(args)
     }
     const call = new CallRecord(ctx, spec, path, request.method ?? activeHelper ?? path, request, unread)
@@ -205,6 +206,9 @@ function interceptCall(
     return observeResult(result, call, request.stream === true)
   })
 }
+
+/** Something an adapter's request() returned that cannot be read (its message says what). */
+class AdapterMistake extends Error {}
 
 /** What is known of a call whose adapter threw: its first argument as given, and whether it streams. */
 function fallbackRequest(args: unknown[]): RequestInfo {

@@ -74,7 +74,7 @@ describe('malformed requests are still scanned and recorded', () => {
     expect(result.id).toBe('msg_1')
     const types = events.filter((e) => e.call_id).map((e) => e.event)
     expect(types).toEqual(['LLM_call_start', 'LLM_call_finish'])
-    expect(events[1]!.data.security).toMatchObject({ unscanned: true, adapter_error: 'adapter bug' })
+    expect(events[1]!.data.security).toMatchObject({ unscanned: true, adapter_error: "adapter 'broken', call 'messages.create': request() threw: adapter bug (not scanned)" })
   })
 
   it('a credential nested deeper than 8 levels is still masked', async () => {

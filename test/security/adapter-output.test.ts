@@ -104,6 +104,18 @@ describe('response() output the monitor cannot scan', () => {
     expect(getMonitorHealth().faults.adapter).toBe(before + 1)
   })
 
+  it('a response() that throws: the event names the adapter, the call and the error', async () => {
+    const { client, file } = acme({
+      request: (args) => ({ params: args[0], texts: [] }),
+      response: () => {
+        throw new Error('no such field')
+      },
+    })
+    expect(await client.chat.send({ prompt: 'hi' })).toEqual({ text: 'ok' })
+    const finish = await call(readLog(file), 'LLM_call_finish')
+    expect(finish.data.security).toEqual({ matches: [], unscanned: true, adapter_error: "adapter 'acme', call 'chat.send': response() threw: no such field (not scanned)" })
+  })
+
   it('a response() whose texts hold an unknown target: the valid ones are still judged', async () => {
     const { client, file } = acme(
       {
@@ -176,6 +188,7 @@ describe('stream accumulators that fail', () => {
 
   it.each([
     ['result() returns undefined', () => ({ push() {}, result: () => undefined as never })],
+    ['result() returns the assembled response itself, not a ResponseInfo', () => ({ push() {}, result: () => ({ id: 'r1', text: 'rm -rf /' }) as never })],
     ['push() throws', () => ({ push() { throw new Error('push hiccup') }, result: () => ({ response: 'x' }) })],
     ['stream() returns null', () => null as never],
     ['no stream() reader at all', undefined],
@@ -186,6 +199,6 @@ describe('stream accumulators that fail', () => {
     expect(read).toEqual(['a', 'b'])
     const llm = (await readLog(file)).filter((e) => e.channel === 'LLM')
     expect(llm.map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
-    expect(llm[1]!.data.security).toMatchObject({ unscanned: true, adapter_error: expect.any(String) })
+    expect(llm[1]!.data.security).toMatchObject({ unscanned: true, adapter_error: expect.stringMatching(/^adapter 'acme', call 'chat\.stream': /) })
   })
 })
