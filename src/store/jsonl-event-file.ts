@@ -4,11 +4,12 @@ import type { MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
 import { logFiles, makeDirs } from './files.js'
 import { parseLine, scanLines } from './scan.js'
+import { flushLog } from './sinks.js'
 
 /**
  * A lowdb adapter over the event log format, so any event log opens as a lowdb database:
  * `read()` loads every complete line (of the rotated files too, oldest first; a torn last line is skipped
- * and reported), `write()` appends the events that are not on disk yet and never rewrites the file.
+ * and reported), this process's queued events included, `write()` appends the events that are not on disk yet and never rewrites the file.
  * Events removed from or changed in `db.data.events` stay as they are on disk (use `cleanupOldEvents`).
  * `read()` holds the whole log in memory, as lowdb does; the queries stream instead.
  *
@@ -29,6 +30,8 @@ export class JsonlEventFile {
   }
 
   async read(): Promise<{ events: MonitorEvent[] } | null> {
+    // What this process recorded is part of the log: its queued events are written first.
+    flushLog(this.path)
     const files = logFiles(this.path)
     if (files.length === 0) return null
     const events: MonitorEvent[] = []

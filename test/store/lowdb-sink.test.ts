@@ -4,6 +4,7 @@ import { Low, LowSync } from 'lowdb'
 import { JSONFile, JSONFileSync } from 'lowdb/node'
 import { describe, expect, it } from 'vitest'
 import { flush, getMonitorHealth, monitor } from '../../src/index.js'
+import { JsonlEventFile } from '../../src/store/index.js'
 import type { MonitorEvent } from '../../src/types.js'
 import { fakeFetch, tempLog } from '../helpers.js'
 
@@ -59,5 +60,15 @@ describe('a lowdb store', () => {
     await flush()
     expect(eventsIn(file).events.map((e) => e.event)).toEqual(['old1', 'old2'])
     expect(getMonitorHealth().faults['event-log'] ?? 0).toBeGreaterThan(before)
+  })
+})
+
+describe('the event log opened with lowdb (JsonlEventFile)', () => {
+  it("read() includes the events this process recorded and has not written yet, without flush()", async () => {
+    const file = tempLog()
+    await client(file).messages.create(params)
+    const db = new Low(new JsonlEventFile(file), { events: [] as MonitorEvent[] })
+    await db.read()
+    expect(db.data.events.filter((e) => e.channel === 'LLM').map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
   })
 })
