@@ -22,7 +22,8 @@ Prints events of the log, oldest first (the newest --limit of those that match).
   --channel <name>   only this channel (LLM, SYSTEM, …)
   --type <event>     only this event type (LLM_call_blocked, …)
   --agent <id>       only this agent
-  --since <when>     from this time: an ISO date or a duration ago (30s, 10m, 2h, 7d, 2w)
+  --since <when>     from this time: an ISO date (UTC unless it has a zone) or a duration ago
+                     (30s, 10m, 2h, 7d, 2w)
   --until <when>     before this time (same forms)
   --limit <n>        the newest n matching events (default 100; 0 for all)
   --json             one JSON event per line instead of a table
@@ -161,7 +162,9 @@ export function parseWhen(text: string, now = Date.now()): Date {
   }
   // An ISO date (`2026-12-03`, `2026-12-03T15:00:00Z`): `Date.parse` alone also takes '0' (the year 2000) or '1 2 3'.
   const iso = /^(\d{4})-(\d{2})(?:-(\d{2}))?([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(text.trim())
-  const t = iso ? Date.parse(text.trim()) : Number.NaN
+  // Without a zone a time is UTC, as the table prints it (`Date.parse` would take it as local time,
+  // and a date alone as UTC).
+  const t = iso ? Date.parse(iso[4] !== undefined && iso[7] === undefined ? `${text.trim().replace(' ', 'T')}Z` : text.trim()) : Number.NaN
   if (Number.isNaN(t)) throw new Error(`"${text}" is neither an ISO date (2026-12-03, 2026-12-03T15:00:00Z) nor a duration like 10m, 2h, 7d`)
   // `Date.parse` rolls 2026-02-30 over to March 2: a day the month does not have is an error.
   const [year, month, day] = [Number(iso![1]), Number(iso![2]), iso![3] === undefined ? 1 : Number(iso![3])]

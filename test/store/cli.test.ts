@@ -182,6 +182,20 @@ describe('cylestio-monitor events', () => {
     expect(parseWhen('2024-02-29').toISOString()).toBe('2024-02-29T00:00:00.000Z')
   })
 
+  it("a time without a zone is UTC, as the table prints times, whatever the machine's zone", () => {
+    const before = process.env.TZ
+    process.env.TZ = 'America/New_York'
+    try {
+      expect(parseWhen('2026-12-03T15:00').toISOString()).toBe('2026-12-03T15:00:00.000Z')
+      expect(parseWhen('2026-12-03 15:00:30').toISOString()).toBe('2026-12-03T15:00:30.000Z')
+      expect(parseWhen('2026-12-03T15:00:00+01:00').toISOString()).toBe('2026-12-03T14:00:00.000Z')
+      expect(parseWhen('2026-12-03').toISOString()).toBe('2026-12-03T00:00:00.000Z')
+    } finally {
+      if (before === undefined) delete process.env.TZ
+      else process.env.TZ = before
+    }
+  })
+
   it('--since and --until refuse days a month does not have, instead of rolling over to the next month', async () => {
     expect(() => parseWhen('2026-02-30')).toThrow('"2026-02-30" is not a date: 2026-02 has no day 30')
     expect(() => parseWhen('2025-02-29T10:00:00Z')).toThrow(/has no day 29/)
