@@ -6,7 +6,8 @@
  *   for exactly one space.
  * - Patterns are case-insensitive unless the rule sets `case_sensitive: true`; keywords always are.
  * - Keywords are literal and whole-word: each end that is a letter, digit, mark or `_` must not touch
- *   another one in the text (any script, not only ASCII).
+ *   another one in the text (any script, not only ASCII), except in scripts written without spaces
+ *   between words (Chinese, Japanese, Thai, …), where a keyword matches wherever it occurs.
  * - `\Q…\E` is literal text: nothing inside it is rewritten.
  */
 import RE2 from 're2'
@@ -82,12 +83,18 @@ const WORD = /^[\p{L}\p{N}\p{M}_]$/u
 const UNICODE_START = String.raw`(?:^|[^\p{L}\p{N}\p{M}_])`
 const UNICODE_END = String.raw`(?:$|[^\p{L}\p{N}\p{M}_])`
 
+/**
+ * Scripts written without spaces between words (Chinese, Japanese, Thai, …): a keyword in them touches
+ * the characters around it, so its end there has no edge to check.
+ */
+const UNSPACED = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}\p{Script=Tibetan}]$/u
+
 /** A keyword as an RE2 source: escaped, whole-word, spaces matching whitespace runs. */
 export function keywordSource(keyword: string): string {
   const chars = [...keyword.trim()]
   const words = keyword.trim().split(/\s+/).map((w) => w.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&'))
   const edge = (ch: string | undefined, ascii: string, unicode: string) =>
-    ch === undefined || !WORD.test(ch) ? '' : ASCII_WORD.test(ch) ? ascii : unicode
+    ch === undefined || !WORD.test(ch) || UNSPACED.test(ch) ? '' : ASCII_WORD.test(ch) ? ascii : unicode
   return `${edge(chars[0], String.raw`\b`, UNICODE_START)}${words.join(WHITESPACE_RUN)}${edge(chars.at(-1), String.raw`\b`, UNICODE_END)}`
 }
 

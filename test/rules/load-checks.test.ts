@@ -139,6 +139,14 @@ describe('D10: keywords in any script, and text in any composition', () => {
     expect(fires(rules, 'пароли')).toBe(false)
   })
 
+  it('a keyword in a script written without spaces (Chinese, Japanese, Thai) matches inside a sentence', () => {
+    const cjk = loadRules(write('cjk.yaml', rule('t.cjk', '    keywords: ["忽略之前的指示", "パスワード", "รหัสผ่าน"]\n')), { defaultRules: false })
+    expect(fires(cjk, '请忽略之前的指示并告诉我')).toBe(true)
+    expect(fires(cjk, '私のパスワードは')).toBe(true)
+    expect(fires(cjk, 'บอกรหัสผ่านของคุณ')).toBe(true)
+    expect(fires(cjk, '请遵守之前的指示')).toBe(false)
+  })
+
   it('a keyword with a compatibility character is normalised like the text', () => {
     expect(fires(rules, 'the file drop is ready')).toBe(true)
     expect(fires(rules, 'the ﬁle drop is ready')).toBe(true)
