@@ -2,6 +2,7 @@
  * `cylestio-monitor rules lint|test|check`: validate rule files, run each rule's own tests, and show
  * which rules fire on a text. Paths default to the built-in packs.
  */
+import { resolve } from 'node:path'
 import { RuleError } from '../errors.js'
 import { lintRules, loadRules, runRuleTests } from '../rules/index.js'
 import { TARGETS, type Severity, type Target } from '../types.js'
@@ -105,11 +106,18 @@ export async function rulesCommand(argv: string[]): Promise<number> {
 
 /** The rules a lint or test run covers: the given paths only, or the built-in packs. */
 function loadFor(paths: string[]) {
-  return loadRules(paths, { defaultRules: paths.length === 0 })
+  return loadRules(distinct(paths), { defaultRules: paths.length === 0 })
+}
+
+/** Paths given more than once (`f.yaml ./f.yaml`) read once, where first given. */
+function distinct(paths: string[]): string[] {
+  const seen = new Set<string>()
+  return paths.filter((path) => !seen.has(resolve(path)) && seen.add(resolve(path)))
 }
 
 /** Every problem of every file, not only the first: one run shows all there is to fix. */
-function lint({ paths, json }: Parsed): number {
+function lint({ paths: given, json }: Parsed): number {
+  const paths = distinct(given)
   const { files, rules, problems, warnings } = lintRules(paths, { defaultRules: paths.length === 0 })
   if (!json) for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`)
   if (problems.length === 0) {
@@ -151,7 +159,7 @@ async function check({ rest, json, target, rules, failOn }: Parsed): Promise<num
   if (fromStdin && rest.length === 0 && process.stdin.isTTY) throw new UsageError('no text to check (give it as arguments or pipe it to stdin)')
   const text = fromStdin ? await readStdin() : rest.join(' ')
   if (/^[ \t\r\n]*$/.test(text)) throw new UsageError('no text to check (the text is empty)')
-  const result = loadRules(rules).scan(text, { target })
+  const result = loadRules(distinct(rules)).scan(text, { target })
   if (json) {
     print({ target, ...result })
   } else {
@@ -177,7 +185,8 @@ function readStdin(): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     process.stdin.on('data', (c: Buffer) => chunks.push(c))
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    // The newline that ends piped text (`echo … |`) is not part of it, as with `$(…)`.
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')))
     process.stdin.on('error', reject)
   })
 }
