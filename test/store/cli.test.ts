@@ -26,6 +26,21 @@ async function run(command: typeof eventsCommand, argv: string[], signal?: Abort
   return { code, out, err }
 }
 
+/** `events --follow --json` on `path`: the event names printed so far, and a wait until one is. */
+function followJson(path: string) {
+  const abort = new AbortController()
+  let out = ''
+  const following = eventsCommand(['--file', path, '--follow', '--json'], { stdout: { write: (t: string) => (out += t) }, signal: abort.signal })
+  const printed = () => out.trimEnd().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as MonitorEvent).event)
+  const waitFor = async (name: string) => {
+    const deadline = Date.now() + 5000
+    while (!printed().includes(name) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    // One more poll, so that a step never falls between a stat and a read of the same poll.
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  return { stop: () => abort.abort(), following, printed, waitFor }
+}
+
 beforeAll(async () => {
   dir = tempDir()
   file = join(dir, 'events.jsonl')
@@ -117,16 +132,7 @@ describe('cylestio-monitor events', () => {
     const path = join(dir, 'follow-replaced.jsonl')
     const ev = (n: number) => `${JSON.stringify({ event: `e${String(n).padStart(2, '0')}`, channel: 'LLM', agent_id: 'a', timestamp: new Date(now - 1000 + n).toISOString(), data: {} })}\n`
     writeFileSync(path, ev(1))
-    const stop = new AbortController()
-    let out = ''
-    const following = eventsCommand(['--file', path, '--follow', '--json'], { stdout: { write: (t: string) => (out += t) }, signal: stop.signal })
-    const printed = () => out.trimEnd().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as MonitorEvent).event)
-    const waitFor = async (name: string) => {
-      const deadline = Date.now() + 5000
-      while (!printed().includes(name) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-      // One more poll, so that a step never falls between a stat and a read of the same poll.
-      await new Promise((r) => setTimeout(r, 250))
-    }
+    const { stop, following, printed, waitFor } = followJson(path)
     await waitFor('e01')
     // Each step happens at once (synchronously), that is, between two polls of the follower.
     appendFileSync(path, ev(2))
@@ -144,7 +150,7 @@ describe('cylestio-monitor events', () => {
     renameSync(path, `${path}.1`) // rotated before the follower saw e09
     writeFileSync(path, ev(10))
     await waitFor('e10')
-    stop.abort()
+    stop()
     expect(await following).toBe(0)
     expect(printed()).toEqual(Array.from({ length: 10 }, (_, i) => `e${String(i + 1).padStart(2, '0')}`))
   })
@@ -154,21 +160,13 @@ describe('cylestio-monitor events', () => {
     const ev = (n: number, timestamp: string) => `${JSON.stringify({ event: `e${n}`, channel: 'LLM', agent_id: 'a', timestamp, data: { pad: 'x'.repeat(300) } })}\n`
     const old = new Date(now - 90 * 86_400_000).toISOString()
     writeFileSync(path, ev(1, old) + ev(2, old) + ev(3, new Date(now).toISOString()) + ev(4, new Date(now + 1).toISOString()))
-    const stop = new AbortController()
-    let out = ''
-    const following = eventsCommand(['--file', path, '--follow', '--json'], { stdout: { write: (t: string) => (out += t) }, signal: stop.signal })
-    const printed = () => out.trimEnd().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as MonitorEvent).event)
-    const waitFor = async (name: string) => {
-      const deadline = Date.now() + 5000
-      while (!printed().includes(name) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-      await new Promise((r) => setTimeout(r, 250))
-    }
+    const { stop, following, printed, waitFor } = followJson(path)
     await waitFor('e4')
     expect(await cleanupOldEvents(30, { file: path })).toBe(2)
     await new Promise((r) => setTimeout(r, 450)) // two polls of the rewritten file
     appendFileSync(path, ev(5, new Date(now + 2).toISOString()))
     await waitFor('e5')
-    stop.abort()
+    stop()
     expect(await following).toBe(0)
     expect(printed()).toEqual(['e1', 'e2', 'e3', 'e4', 'e5'])
   })
