@@ -467,8 +467,10 @@ export class CallRecord {
       ...extra,
       response: info.response ?? null,
       usage: info.usage ?? null,
-      // A response whose body the monitor did not read was not judged: it has no alert.
-      ...(this.raw ? {} : { alert: scan.alert, security: securityOf(scan.matches, unscanned) }),
+      // A response whose body the monitor did not read was not judged: it has no alert. Nor has one
+      // whose adapter reader failed (nothing of it was read); one with some texts unreadable has the
+      // alert of the others.
+      ...(this.raw ? {} : info.unscanned !== undefined ? { security: securityOf(scan.matches, unscanned) } : { alert: scan.alert, security: securityOf(scan.matches, unscanned) }),
     }, undefined, scan.clean)
     this.closingEvent = event
     if (scan.alert === 'dangerous' && ctx.blockDangerousResponses) {
