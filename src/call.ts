@@ -258,8 +258,9 @@ export class CallRecord {
     try {
       info = read()
     } catch (error) {
-      reportFault('adapter', error)
-      return { unscanned: `adapter '${this.ctx.adapter}', call '${this.path}': ${what} threw: ${error instanceof Error ? error.message : String(error)} (not scanned)` }
+      const unscanned = `adapter '${this.ctx.adapter}', call '${this.path}': ${what} threw: ${error instanceof Error ? error.message : String(error)} (not scanned)`
+      reportFault('adapter', new TypeError(unscanned, { cause: error }))
+      return { unscanned }
     }
     if (info === null || typeof info !== 'object' || Array.isArray(info)) {
       return { unscanned: this.adapterFault(`${what} returned ${info === null ? 'null' : Array.isArray(info) ? 'an array' : typeof info}, not a ResponseInfo object (not scanned)`) }

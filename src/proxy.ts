@@ -188,7 +188,7 @@ function interceptCall(
       // record (start and closing events, marked unscanned), rather than silently missing from the log.
       const problem = error instanceof AdapterMistake ? error.message : `request() threw: ${error instanceof Error ? error.message : String(error)}`
       unread = `adapter '${ctx.adapter}', call '${path}': ${problem} (not scanned)`
-      reportFault('adapter', error instanceof AdapterMistake ? new TypeError(unread) : error)
+      reportFault('adapter', new TypeError(unread, { cause: error }))
       request = fallbackRequest(args)
     }
     const call = new CallRecord(ctx, spec, path, request.method ?? activeHelper ?? path, request, unread)

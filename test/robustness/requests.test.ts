@@ -1,7 +1,9 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { MonitorBlockedError, monitor } from '../../src/index.js'
 import { anthropicAdapter, openaiAdapter } from '../../src/adapters/index.js'
@@ -75,6 +77,19 @@ describe('malformed requests are still scanned and recorded', () => {
     const types = events.filter((e) => e.call_id).map((e) => e.event)
     expect(types).toEqual(['LLM_call_start', 'LLM_call_finish'])
     expect(events[1]!.data.security).toMatchObject({ unscanned: true, adapter_error: "adapter 'broken', call 'messages.create': request() threw: adapter bug (not scanned)" })
+  })
+
+  it("the process warning for an adapter that throws names the adapter and the call", () => {
+    const dist = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../../dist/index.js')).href
+    const script = `
+      import { monitor } from '${dist}'
+      const adapter = { name: 'acme', calls: { 'chat.send': { request: () => { throw new Error('oops') } } } }
+      const client = monitor({ chat: { send: async () => ({ text: 'ok' }) } }, { adapters: [adapter], store: false })
+      console.log(JSON.stringify(await client.chat.send({ prompt: 'hi' })))`
+    const { stdout, stderr, status } = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+    expect(status).toBe(0)
+    expect(stdout.trim()).toBe('{"text":"ok"}')
+    expect(stderr).toContain("CylestioMonitorWarning: adapter: adapter 'acme', call 'chat.send': request() threw: oops (not scanned)")
   })
 
   it('a credential nested deeper than 8 levels is still masked', async () => {
