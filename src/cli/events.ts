@@ -3,7 +3,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { MonitorEvent } from '../types.js'
-import { defaultEventsPath, logFiles, rotatedPath } from '../store/files.js'
+import { defaultEventsPath, eventsFileFromEnv, logFiles, rotatedPath } from '../store/files.js'
 import { type AgentStats, type EventFilter, getAgentStats, matches, needleFor, queryEvents } from '../store/queries.js'
 import { parseLine, scanLines } from '../store/scan.js'
 import { printableJson } from '../printable.js'
@@ -90,7 +90,7 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
   }
   const file = resolve(values.file ?? defaultEventsPath())
   if (isDirectory(file)) {
-    err.write(`cylestio-monitor events: ${file} is a directory, not an event log file (--file takes the log file's path)\n`)
+    err.write(`cylestio-monitor events: ${file} is a directory, not an event log file (${whereFrom(values.file)})\n`)
     return 1
   }
   if (!values.follow && logFiles(file).length === 0) {
@@ -135,7 +135,7 @@ export async function statsCommand(argv: string[], io: CommandIO = {}): Promise<
   }
   const file = resolve(values.file ?? defaultEventsPath())
   if (isDirectory(file)) {
-    err.write(`cylestio-monitor stats: ${file} is a directory, not an event log file (--file takes the log file's path)\n`)
+    err.write(`cylestio-monitor stats: ${file} is a directory, not an event log file (${whereFrom(values.file)})\n`)
     return 1
   }
   if (logFiles(file).length === 0) {
@@ -149,6 +149,12 @@ export async function statsCommand(argv: string[], io: CommandIO = {}): Promise<
   }
   out.write(statsTable(rows))
   return 0
+}
+
+/** Where the log's path came from, for a message about it. */
+function whereFrom(file: string | undefined): string {
+  if (file !== undefined) return "--file takes the log file's path"
+  return eventsFileFromEnv() === undefined ? 'the default log path' : "from CYLESTIO_EVENTS_FILE, which takes the log file's path"
 }
 
 /** An ISO date, or a duration before now: `30s`, `10m`, `2h`, `7d`, `2w`. */

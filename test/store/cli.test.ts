@@ -171,6 +171,22 @@ describe('cylestio-monitor events', () => {
     expect(printed()).toEqual(['e1', 'e2', 'e3', 'e4', 'e5'])
   })
 
+  it('a log path that is a directory is named with where it came from (--file or CYLESTIO_EVENTS_FILE)', async () => {
+    const before = process.env.CYLESTIO_EVENTS_FILE
+    try {
+      process.env.CYLESTIO_EVENTS_FILE = dir
+      for (const command of [eventsCommand, statsCommand]) {
+        const fromEnv = await run(command, [])
+        expect(fromEnv.code).toBe(1)
+        expect(fromEnv.err).toContain(`${dir} is a directory, not an event log file (from CYLESTIO_EVENTS_FILE, which takes the log file's path)`)
+        expect((await run(command, ['--file', dir])).err).toContain("(--file takes the log file's path)")
+      }
+    } finally {
+      if (before === undefined) delete process.env.CYLESTIO_EVENTS_FILE
+      else process.env.CYLESTIO_EVENTS_FILE = before
+    }
+  })
+
   it('parseWhen reads durations and ISO dates', () => {
     expect(parseWhen('10m', 1_000_000).getTime()).toBe(1_000_000 - 600_000)
     expect(parseWhen('2h', 10_000_000).getTime()).toBe(10_000_000 - 7_200_000)
