@@ -43,6 +43,12 @@ describe('monitor() option checks', () => {
     rejects({ store: { write: () => {}, flush: 'now' } }, /'flush' must be a function/)
   })
 
+  it('defaultRules beside a compiled rule set is refused: the set decides (loadRules(paths, { defaultRules }))', async () => {
+    const { loadRules } = await import('../../src/rules/index.js')
+    rejects({ rules: loadRules([], { defaultRules: false }), defaultRules: true }, /option 'defaultRules' does not apply when 'rules' is a compiled rule set; pass \{ defaultRules \} to loadRules\(\) instead/)
+    expect(() => monitor(client(), { rules: loadRules(), store: false })).not.toThrow()
+  })
+
   it('a store path that is a directory is refused at monitor(), naming it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cylestio-robust-'))
     rejects({ store: dir }, new RegExp(`option 'store' is a directory \\(${dir}\\)`))
