@@ -122,7 +122,7 @@ function lint({ paths: given, json }: Parsed): number {
   if (!json) for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`)
   if (problems.length === 0) {
     if (json) print({ ok: true, files, rules, warnings: warnings.map(problemJson) })
-    else process.stdout.write(`ok: ${rules} rules in ${files.length} file(s)\n`)
+    else process.stdout.write(`ok: ${count(rules, 'rule')} in ${count(files.length, 'file')}\n`)
     return 0
   }
   if (json) {
@@ -148,7 +148,7 @@ function test({ paths, json }: Parsed): number {
       const text = f.text.length > 70 ? `${f.text.slice(0, 69)}…` : f.text
       process.stdout.write(`FAIL ${f.rule_id} (${f.file}): should ${f.expected === 'match' ? 'match' : 'not match'} ${JSON.stringify(text)}\n`)
     }
-    process.stdout.write(`${result.rules} rules, ${result.tests} tests, ${result.failures.length} failed\n`)
+    process.stdout.write(`${count(result.rules, 'rule')}, ${count(result.tests, 'test')}, ${result.failures.length} failed\n`)
   }
   return result.failures.length === 0 ? 0 : 1
 }
@@ -175,6 +175,11 @@ function reportRuleError(error: RuleError, json: boolean): number {
   if (json) print({ ok: false, error: problemJson(error) })
   else process.stderr.write(`${error.message}\n`)
   return 1
+}
+
+/** `1 rule`, `2 rules`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
 }
 
 function print(value: unknown): void {

@@ -65,7 +65,7 @@ describe('cylestio-monitor rules', () => {
 
   it('lint still passes a valid file, and loadRules still stops at the first problem', async () => {
     const good = write('good.yaml', "rules:\n  - id: z.one\n    severity: dangerous\n    targets: [user]\n    keywords: ['zebra']\n")
-    expect(await run('lint', good)).toMatchObject({ code: 0, out: `ok: 1 rules in 1 file(s)\n`, err: '' })
+    expect(await run('lint', good)).toMatchObject({ code: 0, out: `ok: 1 rule in 1 file\n`, err: '' })
     const bad = write('two-bad.yaml', "rules:\n  - id: z.one\n    severity: odd\n    targets: [user]\n    keywords: ['a']\n  - id: z.two\n    severity: odd\n    targets: [user]\n    keywords: ['b']\n")
     expect(() => loadRules(bad, { defaultRules: false })).toThrow(/two-bad\.yaml:3 \(rule z\.one\): unknown severity `odd`/)
   })
@@ -141,7 +141,7 @@ describe('cylestio-monitor rules', () => {
     const file = write('twice.yaml', "rules:\n  - id: t.twice\n    severity: suspicious\n    targets: [user]\n    patterns: ['hello']\n")
     const { code, out } = await run('lint', file, join(dirname(file), '.', basename(file)))
     expect(code).toBe(0)
-    expect(out).toBe('ok: 1 rules in 1 file(s)\n')
+    expect(out).toBe('ok: 1 rule in 1 file\n')
   })
 
   it('check drops the newline that ends piped text: the excerpt ends where the text does', () => {

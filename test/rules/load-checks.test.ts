@@ -72,7 +72,7 @@ describe('D8: rules lint and rules test read --rules paths', () => {
     const { code, out } = await run('test', '--rules', failing)
     expect(code).toBe(1)
     expect(out).toContain('FAIL t.fail')
-    expect(out).toContain('1 rules, 1 tests, 1 failed')
+    expect(out).toContain('1 rule, 1 test, 1 failed')
   })
 })
 
