@@ -145,9 +145,9 @@ function checkOptions(options: unknown): asserts options is MonitorOptions {
   }
   checkStore(o.store)
   checkRulesOption(o.rules)
-  if (o.defaultRules !== undefined && o.rules !== null && typeof o.rules === 'object' && !Array.isArray(o.rules)) {
-    // A compiled rule set already holds the packs or not (loadRules(paths, { defaultRules })).
-    throw bad(`option 'defaultRules' does not apply when 'rules' is a compiled rule set; pass { defaultRules } to loadRules() instead`)
+  if (o.defaultRules === true && o.rules !== null && typeof o.rules === 'object' && !Array.isArray(o.rules)) {
+    // A compiled rule set already holds the packs or not (loadRules(paths, { defaultRules })): nothing is added to it.
+    throw bad(`option 'defaultRules: true' does not apply when 'rules' is a compiled rule set (nothing is added to it); pass { defaultRules } to loadRules() instead`)
   }
   if (o.adapters !== undefined) {
     if (!Array.isArray(o.adapters)) throw bad(`option 'adapters' must be an array of adapters, got ${describe(o.adapters)}`)

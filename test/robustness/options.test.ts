@@ -45,7 +45,7 @@ describe('monitor() option checks', () => {
 
   it('defaultRules beside a compiled rule set is refused: the set decides (loadRules(paths, { defaultRules }))', async () => {
     const { loadRules } = await import('../../src/rules/index.js')
-    rejects({ rules: loadRules([], { defaultRules: false }), defaultRules: true }, /option 'defaultRules' does not apply when 'rules' is a compiled rule set; pass \{ defaultRules \} to loadRules\(\) instead/)
+    rejects({ rules: loadRules([], { defaultRules: false }), defaultRules: true }, /option 'defaultRules: true' does not apply when 'rules' is a compiled rule set \(nothing is added to it\); pass \{ defaultRules \} to loadRules\(\) instead/)
     expect(() => monitor(client(), { rules: loadRules(), store: false })).not.toThrow()
   })
 
