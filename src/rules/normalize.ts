@@ -119,6 +119,9 @@ export function normalizedForms(bytes: Buffer, edits: Edit[] = []): Buffer[] {
       // No base to compose with: the mark stays unless NFKC alone changes it.
       if (Buffer.compare(replacement(cp), bytes.subarray(i, i + size)) !== 0) edits.push({ start: i, end: i + size, with: replacement(cp) })
     } else if (isSet(CHANGES, cp)) {
+      // A terminal escape sequence (ESC [ … m, the colours of shell output) is one gap, not an ESC
+      // gap before visible `[32m` that would touch the word after it.
+      if (cp === 0x1b) size = csiLength(bytes, i)
       const gap = isSet(GAPS, cp)
       gaps ||= gap
       edits.push({ start: i, end: i + size, with: gap ? NOTHING : replacement(cp) })
@@ -130,6 +133,18 @@ export function normalizedForms(bytes: Buffer, edits: Edit[] = []): Buffer[] {
   // Read as spaces, gaps make a second form, needed only where removing a run of them joins two
   // word characters (`ignore\u200ball`); not for the joiners and selectors inside emoji sequences.
   return gaps && joinsWords(bytes, edits) ? [removed, apply(bytes, edits, SPACE)] : [removed]
+}
+
+/**
+ * The length of the ECMA-48 control sequence at `i` (ESC `[`, parameter bytes 0x30–0x3F, intermediate
+ * bytes 0x20–0x2F, a final byte 0x40–0x7E), or 1 (the ESC alone) when none starts there.
+ */
+function csiLength(bytes: Buffer, i: number): number {
+  if (bytes[i + 1] !== 0x5b) return 1
+  let j = i + 2
+  while (j < bytes.length && bytes[j] >= 0x30 && bytes[j] <= 0x3f) j++
+  while (j < bytes.length && bytes[j] >= 0x20 && bytes[j] <= 0x2f) j++
+  return j < bytes.length && bytes[j] >= 0x40 && bytes[j] <= 0x7e ? j + 1 - i : 1
 }
 
 const MARK = /^\p{M}$/u

@@ -106,6 +106,13 @@ interface TargetPlan {
   normalized: RuleGroup
 }
 
+/** A text as written, for matches found in one of its normalised forms (`gap`: what gaps became there). */
+interface WrittenText {
+  bytes: Buffer
+  edits: Edit[]
+  gap: Buffer
+}
+
 /** A match of a redaction rule: bytes [start, end) of a text. */
 interface Span {
   start: number
@@ -121,9 +128,11 @@ const EXCERPT_CONTEXT = 24
  */
 const SECRET_REACH = 512
 const EXCERPT_MAX = 80
-/** Bytes a secret's body is made of (tokens, base64 lines of a key, escaped newlines), by byte value. */
+/** Bytes a secret's body is made of (tokens, base64 lines of a key, indented or with escaped newlines), by byte value. */
 const SECRET_BODY = new Uint8Array(256)
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=._~-\\\n\r') SECRET_BODY[c.charCodeAt(0)] = 1
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=._~-\\\n\r \t') SECRET_BODY[c.charCodeAt(0)] = 1
+/** How far the region is widened over a secret's body at most: an 8192-bit PEM key is about 6.5 KB. */
+const SECRET_LONGEST = 16_384
 /** How far before a secret's body its header may start: `-----BEGIN ENCRYPTED PRIVATE KEY-----`, `Bearer `. */
 const SECRET_HEADER = 64
 const NO_MATCHES: ScanResult = Object.freeze({ alert: 'none', matches: Object.freeze([]) as unknown as RuleMatch[] }) as ScanResult
@@ -193,7 +202,8 @@ export class RuleSet implements RuleSetLike {
     // One pass of every rule over the text as it is. It is the whole scan when the text is plain, or
     // when normalisation leaves it as it is (accented letters, CJK, emoji).
     const first = plan.all.candidates(bytes)
-    const forms = first.plain ? undefined : normalizedForms(bytes)
+    const edits: Edit[] = []
+    const forms = first.plain ? undefined : normalizedForms(bytes, edits)
     let unsure = false
     if (!forms || forms[0] === bytes) {
       unsure = this.collect(first.rules, bytes, target, matches)
@@ -202,7 +212,11 @@ export class RuleSet implements RuleSetLike {
       const rawMatches = matches.length
       // Invisible characters give two forms (removed, read as spaces): a rule is reported once.
       const found = forms.length > 1 ? new Set<string>() : undefined
-      for (const form of forms) unsure = this.collect(plan.normalized.candidates(form).rules, form, target, matches, found) || unsure
+      // A match in a form is shown (and its secrets masked) where it lies in the text as written.
+      forms.forEach((form, k) => {
+        const written: WrittenText = { bytes, edits, gap: k === 0 ? GAP_REMOVED : GAP_AS_SPACE }
+        unsure = this.collect(plan.normalized.candidates(form).rules, form, target, matches, found, written) || unsure
+      })
       if (matches.length > 1 && (rawMatches > 0 || found)) matches.sort((a, b) => this.order.get(a.rule_id)! - this.order.get(b.rule_id)!)
     }
     if (matches.length === 0) return unsure ? { alert: 'none', matches: [], redactionUnsure: true } : NO_MATCHES
@@ -265,11 +279,13 @@ export class RuleSet implements RuleSetLike {
     let from = Math.max(0, index - reach)
     let to = Math.min(bytes.length, index + length + reach)
     if (from > 0 && SECRET_BODY[bytes[from]]) {
-      while (from > 0 && SECRET_BODY[bytes[from - 1]]) from--
+      const limit = Math.max(0, from - SECRET_LONGEST)
+      while (from > limit && SECRET_BODY[bytes[from - 1]]) from--
       from = Math.max(0, from - SECRET_HEADER)
     }
     if (to < bytes.length && SECRET_BODY[bytes[to - 1]]) {
-      while (to < bytes.length && SECRET_BODY[bytes[to]]) to++
+      const limit = Math.min(bytes.length, to + SECRET_LONGEST)
+      while (to < limit && SECRET_BODY[bytes[to]]) to++
     }
     // On character boundaries: a UTF-8 continuation byte moves the cut to the next character.
     while (from < index && (bytes[from] & 0xc0) === 0x80) from++
@@ -280,8 +296,13 @@ export class RuleSet implements RuleSetLike {
     return spans
   }
 
-  /** Runs each candidate rule on its own for the excerpt (and its validator). */
-  private collect(candidates: CompiledRule[], bytes: Buffer, target: Target, into: RuleMatch[], seen?: Set<string>): boolean {
+  /**
+   * Runs each candidate rule on its own for the excerpt (and its validator). For `bytes` that are a
+   * normalised form, `written` is the text as written, where the excerpt is cut: a secret the form hides
+   * (a key with a soft hyphen after it is not a whole word once the hyphen is removed) is still found
+   * there, in its other forms, and masked.
+   */
+  private collect(candidates: CompiledRule[], bytes: Buffer, target: Target, into: RuleMatch[], seen?: Set<string>, written?: WrittenText): boolean {
     let unsure = false
     for (const compiled of candidates) {
       const { rule } = compiled
@@ -294,13 +315,18 @@ export class RuleSet implements RuleSetLike {
       }
       if (!found) continue
       seen?.add(rule.id)
+      let [text, index, length] = [bytes, found.index, found.length]
+      if (written) {
+        const [start, end] = toText(written.edits, written.gap, index, index + length)
+        ;[text, index, length] = [written.bytes, start, end - start]
+      }
       // The secrets around the match are masked whole before the window is cut.
-      const spans = this.spansNear(bytes, found.index, found.length)
+      const spans = this.spansNear(text, index, length)
       const match: RuleMatch = {
         rule_id: rule.id,
         severity: rule.severity,
         target,
-        excerpt: excerpt(bytes, found.index, found.length, rule.redact, spans),
+        excerpt: excerpt(text, index, length, rule.redact, spans),
       }
       if (rule.tags.length > 0) match.tags = [...rule.tags]
       into.push(match)
