@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { MonitorBlockedError } from './errors.js'
-import { reportFault } from './faults.js'
+import { errorText, reportFault } from './faults.js'
 import type { Recorder } from './recorder.js'
 import { settleBeforeFlush } from './store/index.js'
 import { TARGETS } from './types.js'
@@ -67,12 +67,19 @@ function redactCoverage(rules: RuleSetLike) {
 }
 
 /** What is wrong with one entry of an adapter's `texts`, or undefined when it is a `{ target, text }` to scan. */
-function textPartProblem(part: unknown): string | undefined {
+/** A texts entry read once (a getter may throw, or give another value the next time), or what is wrong with it. */
+function readPart(part: unknown): TextPart | string {
   if (part === null || typeof part !== 'object') return `is ${part === null ? 'null' : typeof part}, not { target, text }`
-  const { target, text } = part as Partial<TextPart>
+  let target: unknown
+  let text: unknown
+  try {
+    ;({ target, text } = part as Partial<TextPart>)
+  } catch (error) {
+    return `could not be read: ${errorText(error)}`
+  }
   if (!KNOWN_TARGETS.has(target)) return `has target ${typeof target === 'string' ? `'${target}'` : String(target)}, not one of ${TARGETS.join(', ')}`
   if (typeof text !== 'string') return `has a text that is ${text === null ? 'null' : typeof text}, not a string`
-  return undefined
+  return { target: target as Target, text }
 }
 
 /**
@@ -89,13 +96,12 @@ export function scanTexts(rules: RuleSetLike, texts: TextPart[] | undefined): Te
   try {
     const byTarget = new Map<Target, string[]>()
     for (let i = 0; i < texts.length; i++) {
-      const part = texts[i]
-      const problem = textPartProblem(part)
-      if (problem !== undefined) {
-        invalid ??= `texts[${i}] ${problem}`
+      const part = readPart(texts[i])
+      if (typeof part === 'string') {
+        invalid ??= `texts[${i}] ${part}`
         continue
       }
-      const { target, text } = part!
+      const { target, text } = part
       if (text === '') continue
       const parts = byTarget.get(target)
       if (parts) parts.push(text)
@@ -258,29 +264,31 @@ export class CallRecord {
     try {
       info = read()
     } catch (error) {
-      const unscanned = `adapter '${this.ctx.adapter}', call '${this.path}': ${what} threw: ${error instanceof Error ? error.message : String(error)} (not scanned)`
+      const unscanned = `adapter '${this.ctx.adapter}', call '${this.path}': ${what} threw: ${errorText(error)} (not scanned)`
       reportFault('adapter', new TypeError(unscanned, { cause: error }))
       return { unscanned }
     }
     if (info === null || typeof info !== 'object' || Array.isArray(info)) {
       return { unscanned: this.adapterFault(`${what} returned ${info === null ? 'null' : Array.isArray(info) ? 'an array' : typeof info}, not a ResponseInfo object (not scanned)`) }
     }
-    if (typeof (info as Partial<PromiseLike<unknown>>).then === 'function') {
-      // An `async` reader: its outcome comes too late to judge the response, and a rejection of it must
-      // not surface as the application's unhandled rejection.
-      Promise.resolve(info).then(undefined, () => {})
-      return { unscanned: this.adapterFault(`${what} returned a promise; it must return its ResponseInfo synchronously (not scanned)`) }
-    }
     let fields: ResponseInfo
     try {
+      if (typeof (info as Partial<PromiseLike<unknown>>).then === 'function') {
+        // An `async` reader: its outcome comes too late to judge the response, and a rejection of it must
+        // not surface as the application's unhandled rejection.
+        Promise.resolve(info).then(undefined, () => {})
+        return { unscanned: this.adapterFault(`${what} returned a promise; it must return its ResponseInfo synchronously (not scanned)`) }
+      }
       if (!('response' in info || 'usage' in info || 'texts' in info || 'data' in info)) {
         // The service's own response returned as it is, say: nothing in it would be recorded or scanned.
         return { unscanned: this.adapterFault(`${what} returned an object with none of response, usage, texts or data; it must return a ResponseInfo ({ response, usage, texts }) (not scanned)`) }
       }
       const { response, usage, texts, data } = info as ResponseInfo
       fields = { response, usage, texts, data }
+      // The extra fields are spread into the event: a getter among them must fail here, not there.
+      if (data !== null && typeof data === 'object' && !Array.isArray(data)) fields.data = { ...data }
     } catch (error) {
-      return { unscanned: this.adapterFault(`reading what ${what} returned threw: ${error instanceof Error ? error.message : String(error)} (not scanned)`) }
+      return { unscanned: this.adapterFault(`reading what ${what} returned threw: ${errorText(error)} (not scanned)`) }
     }
     if (fields.data !== undefined && (fields.data === null || typeof fields.data !== 'object' || Array.isArray(fields.data))) {
       this.adapterFault(`${what} gave \`data\` that is not an object (left out of the event)`)
@@ -355,8 +363,7 @@ export class CallRecord {
         this.streamLost = this.adapterFault('stream() did not return an accumulator with push() and result() (not scanned)')
       } else this.accumulator = accumulator
     } catch (error) {
-      reportFault('adapter', error)
-      this.streamLost = error instanceof Error ? error.message : String(error)
+      this.streamLost = this.adapterFault(`stream() threw: ${errorText(error)} (not scanned)`)
     }
     return true
   }
@@ -375,7 +382,7 @@ export class CallRecord {
       if (this.ctx.blockDangerousResponses && accumulator.completedTexts) completed = accumulator.completedTexts(value)
     } catch (error) {
       // The response can no longer be assembled: the call closes unscanned, and it is said why.
-      this.streamLost = this.adapterFault(`its stream accumulator threw: ${error instanceof Error ? error.message : String(error)} (not scanned)`)
+      this.streamLost = this.adapterFault(`its stream accumulator threw: ${errorText(error)} (not scanned)`)
       this.accumulator = undefined
       return undefined
     }
@@ -402,7 +409,7 @@ export class CallRecord {
    * no response, marked unscanned, and the fault is reported. The stream itself goes to the application as it is.
    */
   unwatchable(error: unknown): void {
-    reportFault('stream', new TypeError(`adapter '${this.ctx.adapter}', call '${this.path}': the stream it returned cannot be watched (${error instanceof Error ? error.message : String(error)}); the call is recorded without its response`))
+    reportFault('stream', new TypeError(`adapter '${this.ctx.adapter}', call '${this.path}': the stream it returned cannot be watched (${errorText(error)}); the call is recorded without its response`))
     if (this.closed) return
     this.close({ unscanned: 'the stream could not be watched' }, { stream_unwatched: true })
   }
@@ -458,7 +465,7 @@ export class CallRecord {
     const { ctx } = this
     const scan = scanTexts(ctx.rules, info.texts)
     const unscanned = info.unscanned ?? (scan.invalid === undefined ? undefined : this.adapterFault(`the response's ${scan.invalid} (not scanned)`))
-    const model = (info.response as { model?: unknown } | undefined)?.model ?? this.request.model
+    const model = modelOf(info.response) ?? this.request.model
     const event = ctx.recorder.record('LLM_call_finish', scan.alert === 'none' && unscanned === undefined ? 'info' : 'warning', this.id, {
       // The adapter's extra fields first: they never replace what the monitor itself records.
       ...info.data,
@@ -478,6 +485,15 @@ export class CallRecord {
       ctx.recorder.flushNow()
       return new MonitorBlockedError(scan.matches, event)
     }
+    return undefined
+  }
+}
+
+/** The model a response names, if it can be read (a getter of an adapter's response may throw). */
+function modelOf(response: unknown): unknown {
+  try {
+    return (response as { model?: unknown } | null | undefined)?.model
+  } catch {
     return undefined
   }
 }

@@ -10,11 +10,20 @@ let dropped = 0
 /** Set by the command line: faults (bad lines of a log) are printed as plain warnings, several of each kind. */
 let commandLine: { write(text: string): unknown; perKind: number } | undefined
 
+/** An error's message, or the value thrown as text; never throws (an object without prototype cannot be made a string). @internal */
+export function errorText(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error)
+  } catch {
+    return Object.prototype.toString.call(error)
+  }
+}
+
 export function reportFault(kind: string, error: unknown): void {
   const n = (counts.get(kind) ?? 0) + 1
   counts.set(kind, n)
   // A message may quote a line of the log: its control characters are shown escaped.
-  const message = () => printable(error instanceof Error ? error.message : String(error))
+  const message = () => printable(errorText(error))
   if (commandLine) {
     if (n <= commandLine.perKind) commandLine.write(`cylestio-monitor: warning: ${message()}\n`)
     return

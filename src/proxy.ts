@@ -1,5 +1,5 @@
 import { CallRecord, type MonitorContext } from './call.js'
-import { reportFault } from './faults.js'
+import { errorText, reportFault } from './faults.js'
 import { watchSseBody } from './sse-body.js'
 import type { Adapter, CallSpec, RequestInfo } from './types.js'
 
@@ -186,7 +186,7 @@ function interceptCall(
     } catch (error) {
       // The adapter could not read the call: it still goes out as the user made it, and it is still on
       // record (start and closing events, marked unscanned), rather than silently missing from the log.
-      const problem = error instanceof AdapterMistake ? error.message : `request() threw: ${error instanceof Error ? error.message : String(error)}`
+      const problem = error instanceof AdapterMistake ? error.message : `request() threw: ${errorText(error)}`
       unread = `adapter '${ctx.adapter}', call '${path}': ${problem} (not scanned)`
       reportFault('adapter', new TypeError(unread, { cause: error }))
       request = fallbackRequest(args)

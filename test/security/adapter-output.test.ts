@@ -156,6 +156,32 @@ describe('adapter output whose reading fails', () => {
     }
   })
 
+  it.each([
+    ['data with a getter that throws', (r: unknown) => ({ response: r, data: { get region() { throw new Error('lazy region') } } })],
+    ['a response whose model getter throws', () => ({ response: { text: 'ok', get model() { throw new Error('lazy model') } } })],
+    ['a Proxy whose every read throws', () => new Proxy({}, { get() { throw new Error('proxy get') }, has: () => true })],
+  ])('response() returning %s: the call goes on, and it is recorded', async (_name, response) => {
+    const { client, file } = acme({ request: (args) => ({ params: args[0] }), response: response as never })
+    expect(await client.chat.send({ prompt: 'hi' })).toEqual({ text: 'ok' })
+    const llm = (await readLog(file)).filter((e) => e.channel === 'LLM')
+    expect(llm.map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
+  })
+
+  it('a texts entry whose getter throws is reported, not taken for a clean scan', async () => {
+    const broken = { target: 'user', get text(): string { throw new Error('lazy text') } }
+    const { client, file } = acme({ request: (args) => ({ params: args[0], texts: [broken as never] }) })
+    expect(await client.chat.send({ prompt: 'hi' })).toEqual({ text: 'ok' })
+    const start = await call(readLog(file), 'LLM_call_start')
+    expect(start.data.security).toMatchObject({ unscanned: true, adapter_error: expect.stringContaining('texts[0] could not be read: lazy text') })
+  })
+
+  it('a request() that throws an object without prototype: the call goes on, recorded unscanned', async () => {
+    const { client, file } = acme({ request: () => { throw Object.create(null) } })
+    expect(await client.chat.send({ prompt: 'hi' })).toEqual({ text: 'ok' })
+    const start = await call(readLog(file), 'LLM_call_start')
+    expect(start.data.security).toMatchObject({ unscanned: true, adapter_error: "adapter 'acme', call 'chat.send': request() threw: [object Object] (not scanned)" })
+  })
+
   it("`data` cannot replace the monitor's own fields, and data that is not an object is left out", async () => {
     for (const data of [{ method: 'forged', duration_ms: -1, stop_reason: 'end_turn' }, 'ab']) {
       const { client, file } = acme({ request: (args) => ({ params: args[0] }), response: (r) => ({ response: r, data: data as never }) })
@@ -192,6 +218,7 @@ describe('stream accumulators that fail', () => {
     ['result() returns the assembled response itself, not a ResponseInfo', () => ({ push() {}, result: () => ({ id: 'r1', text: 'rm -rf /' }) as never })],
     ['push() throws', () => ({ push() { throw new Error('push hiccup') }, result: () => ({ response: 'x' }) })],
     ['stream() returns null', () => null as never],
+    ['stream() throws', () => { throw new Error('no stream today') }],
     ['no stream() reader at all', undefined],
   ])('%s: the user reads every chunk; one finish event, marked unscanned', async (_name, stream) => {
     const { client, file } = streaming(stream as CallSpec['stream'])
