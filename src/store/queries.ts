@@ -69,20 +69,21 @@ export function matches(event: MonitorEvent, filter: EventFilter): boolean {
 
 /** The time of a line, without parsing it when the monitor wrote it (NaN when the line has none). */
 function lineTime(line: string): number {
+  // The monitor writes the envelope's timestamp before `data`, as `"timestamp":"…"`: the first one is
+  // the event's. Other lines (an object before it, written through the lowdb adapter; spaces; a BOM) are
+  // parsed to read the right one.
   const i = line.indexOf('"timestamp":"')
-  if (i === -1) return Number.NaN
-  // The monitor writes the envelope's timestamp before `data`: the first one is the event's. A line
-  // with an object before it (written through the lowdb adapter, say) is parsed to read the right one.
   const nested = line.indexOf('{', 1)
-  if (nested !== -1 && nested < i) {
-    try {
-      const { timestamp } = JSON.parse(line) as { timestamp?: unknown }
-      return typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN
-    } catch {
-      return Number.NaN
-    }
+  if (i !== -1 && (nested === -1 || nested > i)) {
+    const t = Date.parse(line.slice(i + 13, line.indexOf('"', i + 13)))
+    if (!Number.isNaN(t)) return t
   }
-  return Date.parse(line.slice(i + 13, line.indexOf('"', i + 13)))
+  try {
+    const { timestamp } = JSON.parse(line.charCodeAt(0) === 0xfeff ? line.slice(1) : line) as { timestamp?: unknown }
+    return typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN
+  } catch {
+    return Number.NaN
+  }
 }
 
 /**

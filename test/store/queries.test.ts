@@ -168,6 +168,19 @@ describe('reading damaged, rotated and missing logs', () => {
     expect((await getRecentEvents({ file })).map((e) => e.event)).toEqual(['order_audit'])
   })
 
+  it('cleanup and the time queries agree on lines written by other tools (a BOM, a space after the colon)', async () => {
+    const file = join(dir, 'other-writers.jsonl')
+    const OLD = '2020-01-01T00:00:00.000Z'
+    writeFileSync(file, [
+      `\ufeff${JSON.stringify({ event: 'bom_old', channel: 'APP', agent_id: 'a', timestamp: OLD, data: {} })}`,
+      JSON.stringify({ event: 'spaced_old', channel: 'APP', agent_id: 'a', timestamp: OLD, data: {} }).replace('"timestamp":"', '"timestamp": "'),
+      JSON.stringify({ event: 'new', channel: 'APP', agent_id: 'a', timestamp: new Date().toISOString(), data: {} }),
+    ].join('\n') + '\n')
+    expect((await getEventsByTimeframe(new Date('2019-01-01'), new Date('2021-01-01'), { file })).map((e) => e.event)).toEqual(['bom_old', 'spaced_old'])
+    expect(await cleanupOldEvents(30, { file })).toBe(2)
+    expect((await getRecentEvents({ file })).map((e) => e.event)).toEqual(['new'])
+  })
+
   it('reads a missing log as empty', async () => {
     expect(await getRecentEvents({ file: join(dir, 'nothing-here.jsonl') })).toEqual([])
     expect(await getAgentStats({ file: join(dir, 'nothing-here.jsonl') })).toEqual([])
