@@ -77,4 +77,15 @@ describe('cylestio-monitor demo', () => {
     expect(failed?.code).toBe(1)
     expect(failed?.stderr).toContain(`CYLESTIO_EVENTS_FILE (the default store) is a directory (${cwd})`)
   })
+
+  it('--help prints its usage and records nothing; an unknown flag is wrong usage (exit 2)', async () => {
+    const file = tempLog('demo-help.jsonl')
+    const env = { ...process.env, CYLESTIO_EVENTS_FILE: file }
+    const { stdout } = await run(process.execPath, [join(root, 'dist', 'cli.js'), 'demo', '--help'], { cwd: root, env })
+    expect(stdout).toContain('Usage: cylestio-monitor demo [--live] [--agent ID]')
+    expect(existsSync(file)).toBe(false)
+    const failed = await run(process.execPath, [join(root, 'dist', 'cli.js'), 'demo', '--bogus-flag'], { cwd: root, env }).catch((e: { code: number; stderr: string }) => e)
+    expect(failed).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--bogus-flag'") })
+    expect(existsSync(file)).toBe(false)
+  })
 })

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
 import { runDemo } from '../demo/run.js'
 import { faultSummary, reportFaultsTo } from '../faults.js'
 
@@ -19,16 +20,31 @@ Commands:
 
 Events go to $CYLESTIO_EVENTS_FILE, else ./cylestio-events.jsonl.`
 
+const DEMO_USAGE = `Usage: cylestio-monitor demo [--live] [--agent ID]
+
+Runs a monitored Anthropic client against a local server (with --live, the real API; it needs
+ANTHROPIC_API_KEY) and prints the events it recorded, to $CYLESTIO_EVENTS_FILE, else ./cylestio-events.jsonl.`
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
     case 'demo': {
-      const agentAt = rest.indexOf('--agent')
-      return runDemo({
-        live: rest.includes('--live'),
-        agentId: agentAt >= 0 ? (rest[agentAt + 1] ?? 'demo-agent') : 'demo-agent',
-        out: (line) => process.stdout.write(`${line}\n`),
-      })
+      let values: { live?: boolean; agent?: string; help?: boolean }
+      try {
+        ;({ values } = parseArgs({ args: rest, options: { live: { type: 'boolean' }, agent: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }))
+      } catch (error) {
+        process.stderr.write(`cylestio-monitor demo: ${(error as Error).message}\n\n${DEMO_USAGE}\n`)
+        return 2
+      }
+      if (values.help) {
+        process.stdout.write(`${DEMO_USAGE}\n`)
+        return 0
+      }
+      if (values.agent === '') {
+        process.stderr.write(`cylestio-monitor demo: --agent needs an agent id\n\n${DEMO_USAGE}\n`)
+        return 2
+      }
+      return runDemo({ live: values.live === true, agentId: values.agent ?? 'demo-agent', out: (line) => process.stdout.write(`${line}\n`) })
     }
     case 'events':
     case 'stats': {
