@@ -187,7 +187,8 @@ function checkStore(store: unknown): void {
   }
   const s = store as Record<string, unknown>
   if (s.kind === 'lowdb-json') {
-    if (typeof s.path !== 'string' || s.path === '') throw bad(`option 'store' ({ kind: 'lowdb-json' }) needs a 'path' string`)
+    if (typeof s.path !== 'string' || s.path.trim() === '') throw bad(`option 'store' ({ kind: 'lowdb-json' }) needs a 'path' string`)
+    checkLogPath(s.path, `option 'store' ({ kind: 'lowdb-json' }) path`)
     return
   }
   if ('adapter' in s && 'data' in s && typeof s.read === 'function' && typeof s.write === 'function') return // a lowdb instance

@@ -57,6 +57,9 @@ describe('monitor() option checks', () => {
   it('a store path or CYLESTIO_EVENTS_FILE ending with a slash or padded with blanks is refused, naming it', () => {
     rejects({ store: './logs/' }, /option 'store' ends with a slash \("\.\/logs\/"\), so it names a folder; give the path of the event log file, e\.g\. logs\/cylestio-events\.jsonl/)
     rejects({ store: ' ./x.jsonl ' }, /option 'store' starts or ends with blanks \(" \.\/x\.jsonl "\)/)
+    rejects({ store: { kind: 'lowdb-json', path: './logs/' } }, /option 'store' \(\{ kind: 'lowdb-json' \}\) path ends with a slash/)
+    rejects({ store: { kind: 'lowdb-json', path: ' x.json' } }, /option 'store' \(\{ kind: 'lowdb-json' \}\) path starts or ends with blanks/)
+    rejects({ store: { kind: 'lowdb-json', path: tmpdir() } }, /option 'store' \(\{ kind: 'lowdb-json' \}\) path is a directory/)
     const before = process.env.CYLESTIO_EVENTS_FILE
     try {
       process.env.CYLESTIO_EVENTS_FILE = './logs/'
