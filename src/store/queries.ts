@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CylestioError } from '../errors.js'
@@ -368,7 +368,9 @@ async function cleanupLog(main: string, cutoff: number, agentId: string | undefi
 }
 
 /** Rewrites one file of the log without its expired lines; returns how many were removed. */
-async function cleanupFile(path: string, isMain: boolean, cutoff: number, agentId: string | undefined): Promise<number> {
+async function cleanupFile(given: string, isMain: boolean, cutoff: number, agentId: string | undefined): Promise<number> {
+  // A log reached through a symbolic link is rewritten where it is: the link stays a link.
+  const path = realpathSync(given)
   let keptChunk = ''
   let removed = 0
   let keptLines = 0

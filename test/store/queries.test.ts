@@ -1,4 +1,4 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Low } from 'lowdb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -179,6 +179,16 @@ describe('reading damaged, rotated and missing logs', () => {
     expect((await getEventsByTimeframe(new Date('2019-01-01'), new Date('2021-01-01'), { file })).map((e) => e.event)).toEqual(['bom_old', 'spaced_old'])
     expect(await cleanupOldEvents(30, { file })).toBe(2)
     expect((await getRecentEvents({ file })).map((e) => e.event)).toEqual(['new'])
+  })
+
+  it('cleanup of a log reached through a symbolic link rewrites the real file and keeps the link', async () => {
+    const real = join(dir, 'real-log.jsonl')
+    const link = join(dir, 'linked-log.jsonl')
+    writeFileSync(real, [{ event: 'old', timestamp: '2020-01-01T00:00:00.000Z' }, { event: 'new', timestamp: new Date().toISOString() }].map((e) => `${JSON.stringify({ ...e, channel: 'APP', agent_id: 'a', data: {} })}\n`).join(''))
+    symlinkSync(real, link)
+    expect(await cleanupOldEvents(30, { file: link })).toBe(1)
+    expect(lstatSync(link).isSymbolicLink()).toBe(true)
+    expect((await getRecentEvents({ file: real })).map((e) => e.event)).toEqual(['new'])
   })
 
   it('reads a missing log as empty', async () => {
