@@ -137,6 +137,14 @@ describe('D3: redact() masks every secret the scan flags, in whichever normalise
     expectNoPiece(out.normalize('NFKC').replace(/\u200b/g, ''), [AWS, KEY])
   })
 
+  it('JSON written with slashes escaped (\\/) has its key and token masked whole, and stays valid JSON', () => {
+    const pem = `-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun/zMxH2Mo4lgOEePzNm0t/RgeLezV6ffAt0gun\n-----END RSA PRIVATE KEY-----`
+    const token = 'eyJhbGciOiJIUzI1NiJ9.abc/def123ghi456jkl789/TOKENTAIL456789'
+    const line = JSON.stringify({ private_key: pem, auth: `Bearer ${token}` }).replace(/\//g, '\\/')
+    const masked = rules.redact(line)
+    expect(JSON.parse(masked)).toEqual({ private_key: '[REDACTED:secrets.private-key]', auth: '[REDACTED:secrets.bearer-token]' })
+  })
+
   it('text around the secrets stays as written; text with nothing to mask is returned as is', () => {
     const text = `ｈｉ ${GH} bye\u200b`
     expect(rules.redact(text)).toBe('ｈｉ [REDACTED:secrets.github-token] bye\u200b')
