@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { MonitorEvent } from '../types.js'
-import { defaultEventsPath, eventsFileFromEnv, logFiles, rotatedPath } from '../store/files.js'
+import { defaultEventsPath, eventsFileFromEnv, logFiles } from '../store/files.js'
 import { type AgentStats, type EventFilter, getAgentStats, matches, needleFor, queryEvents } from '../store/queries.js'
 import { parseLine, scanLines } from '../store/scan.js'
 import { printableJson } from '../printable.js'
@@ -218,11 +218,12 @@ interface Fingerprint {
 
 /**
  * Prints events appended to `file` after `offset` until `signal` aborts (or SIGINT), like `tail -f`.
- * Between two polls the file may have been rotated, truncated, rewritten (cleanup) or removed and made
- * again, possibly with the same inode and a size past the offset: besides the inode and the size, the bytes
- * just before the offset are compared with what they were, and when they differ the file is read from
- * just after them if it holds them (a cleanup keeps what it does not delete), else from its start. A file
- * rotated away (`file.1` now has the inode followed) is first read to its end.
+ * Between two polls the file may have been rotated (once or more), rewritten by a cleanup, truncated, or
+ * removed and made again, possibly with the same inode and a size past the offset. A rotated file is read
+ * to its end, then the files rotated after it, then the new file. A file replaced by another (a cleanup
+ * renames its rewrite over the log) is compared line by line with the old one, still held open: the
+ * lines it kept were printed, the others are new. A file changed in place (same inode, other bytes before
+ * the offset) is read from just after the last line printed if it still holds it, else from its start.
  */
 async function follow(
   file: string,
@@ -242,20 +243,28 @@ async function follow(
     if (event !== null && matches(event, filter)) print(event)
   }
   let seen = fingerprint(file, offset)
+  // The file followed stays open: replaced by a cleanup, its lines are still there to tell the new file's
+  // kept lines (printed already) from the new ones.
+  let held = holdFile(file, ino)
   try {
     while (!stopped.aborted) {
       const st = statSync(file, { throwIfNoEntry: false })
       if (st) {
         if (st.ino !== ino) {
-          // Rotated: what was appended to the old file since the last poll is read before the new file.
-          const rotated = rotatedPath(file, 1)
-          if (ino !== undefined && statSync(rotated, { throwIfNoEntry: false })?.ino === ino) {
-            await scanLines(rotated, needle, onLine(rotated), { start: offset, reportTorn: false })
-            offset = 0 // a new file after a rotation: all of it is new
+          const files = logFiles(file)
+          const at = ino === undefined ? -1 : files.findIndex((path) => path !== file && statSync(path, { throwIfNoEntry: false })?.ino === ino)
+          if (at !== -1) {
+            // Rotated (once or more): the rest of the old file, every file rotated after it, then the new one.
+            await scanLines(files[at]!, needle, onLine(files[at]!), { start: offset, reportTorn: false })
+            for (const path of files.slice(at + 1, -1)) await scanLines(path, needle, onLine(path), { reportTorn: false })
+            offset = 0
           } else {
-            offset = resumeAfter(file, seen) // replaced: rewritten by a cleanup, or made again
+            // Replaced: rewritten by a cleanup (what it kept was printed), or made again.
+            offset = held === null ? resumeAfter(file, seen) : afterKept(held, offset, file, onLine(file))
           }
           ino = st.ino
+          if (held !== null) closeSync(held)
+          held = holdFile(file, ino)
         } else if (st.size < offset || !sameBytes(fingerprint(file, offset), seen)) {
           offset = resumeAfter(file, seen) // truncated, or rewritten in place (same inode, different content before the offset)
         }
@@ -269,6 +278,92 @@ async function follow(
     }
   } finally {
     if (stop) process.off('SIGINT', onSigint)
+    if (held !== null) closeSync(held)
+  }
+}
+
+/** The file at `path` opened for reading when it is still the one with inode `ino`, else null. */
+function holdFile(path: string, ino: number | undefined): number | null {
+  if (ino === undefined) return null
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch {
+    return null
+  }
+  if (fstatSync(fd).ino === ino) return fd
+  closeSync(fd)
+  return null
+}
+
+/**
+ * Reads a file that replaced the one followed (`old`, read up to `offset`), giving `onLine` only the
+ * lines that are new: a cleanup writes the lines it keeps in their order, then what was appended since,
+ * so each line of the new file that comes next among the old lines was printed already. Returns the
+ * offset after the last complete line.
+ */
+function afterKept(old: number, offset: number, file: string, onLine: (line: string) => void): number {
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch {
+    return 0
+  }
+  try {
+    const before = new LineReader(old, 0, offset)
+    const after = new LineReader(fd, 0)
+    let matching = true
+    for (let line = after.next(); line !== null; line = after.next()) {
+      if (matching) {
+        let kept = before.next()
+        while (kept !== null && kept !== line) kept = before.next()
+        if (kept !== null) continue
+        matching = false // the old lines are used up: this line and the rest are new
+      }
+      if (line !== '') onLine(line)
+    }
+    return after.offset
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The complete lines of an open file from `start` to `end`, one at a time. */
+class LineReader {
+  /** The offset just after the last line returned. */
+  offset: number
+  private buffer = Buffer.alloc(0)
+  private at = 0
+  private position: number
+
+  constructor(
+    private readonly fd: number,
+    start: number,
+    private readonly end = Number.POSITIVE_INFINITY,
+  ) {
+    this.offset = start
+    this.position = start
+  }
+
+  /** The next complete line, without its newline, or null (a last line without one is left). */
+  next(): string | null {
+    for (;;) {
+      const newline = this.buffer.indexOf(0x0a, this.at)
+      if (newline !== -1) {
+        const line = this.buffer.toString('utf8', this.at, newline)
+        this.offset += newline + 1 - this.at
+        this.at = newline + 1
+        return line
+      }
+      const want = Math.min(1 << 16, this.end - this.position)
+      if (want <= 0) return null
+      const chunk = Buffer.alloc(want)
+      const n = readSync(this.fd, chunk, 0, want, this.position)
+      if (n === 0) return null
+      this.position += n
+      this.buffer = Buffer.concat([this.buffer.subarray(this.at), chunk.subarray(0, n)])
+      this.at = 0
+    }
   }
 }
 

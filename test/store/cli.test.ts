@@ -187,6 +187,40 @@ describe('cylestio-monitor events', () => {
     }
   })
 
+  it('--follow prints nothing twice when a cleanup removes the last line it printed', async () => {
+    const path = join(dir, 'follow-cleanup-last.jsonl')
+    const ev = (n: number, agent: string) => `${JSON.stringify({ event: `e${n}`, channel: 'LLM', agent_id: agent, timestamp: '2020-01-01T00:00:00.000Z', data: {} })}\n`
+    writeFileSync(path, ev(1, 'b') + ev(2, 'b') + ev(3, 'a'))
+    const { stop, following, printed, waitFor } = followJson(path)
+    await waitFor('e3')
+    expect(await cleanupOldEvents(0, { file: path, agentId: 'a' })).toBe(1)
+    await new Promise((r) => setTimeout(r, 450))
+    appendFileSync(path, ev(4, 'a'))
+    await waitFor('e4')
+    stop()
+    expect(await following).toBe(0)
+    expect(printed()).toEqual(['e1', 'e2', 'e3', 'e4'])
+  })
+
+  it('--follow prints every event once when the log rotates twice between two polls', async () => {
+    const path = join(dir, 'follow-rotate-twice.jsonl')
+    const log = new JsonlEventLog({ path, maxBytes: 600, keep: 10 })
+    const write = (n: number) => {
+      const e = { event: `e${n}`, channel: 'LLM', level: 'info', agent_id: 'a', timestamp: new Date(now + n).toISOString(), data: { pad: 'x'.repeat(150) } } as MonitorEvent
+      log.write(JSON.stringify(e), e)
+      log.flushSync()
+    }
+    write(1)
+    const { stop, following, printed, waitFor } = followJson(path)
+    await waitFor('e1')
+    for (let n = 2; n <= 8; n++) write(n) // about 300 bytes each: two rotations within one poll
+    await waitFor('e8')
+    stop()
+    log.close()
+    expect(await following).toBe(0)
+    expect(printed()).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8'])
+  })
+
   it('parseWhen reads durations and ISO dates', () => {
     expect(parseWhen('10m', 1_000_000).getTime()).toBe(1_000_000 - 600_000)
     expect(parseWhen('2h', 10_000_000).getTime()).toBe(10_000_000 - 7_200_000)
