@@ -54,6 +54,19 @@ function rewriteOutsideClasses(pattern: string, rewrite: (i: number) => [string,
   return out
 }
 
+/**
+ * The pattern with its code point escapes outside `[...]` (`\x{202E}`, `\x41`) written as the characters
+ * they match, to check them like characters written as they are.
+ */
+export function withEscapesDecoded(pattern: string): string {
+  return rewriteOutsideClasses(pattern, (i) => {
+    if (pattern[i] !== '\\' || pattern[i + 1] !== 'x') return undefined
+    const escape = /^\\x(?:\{([0-9A-Fa-f]{1,6})\}|([0-9A-Fa-f]{2}))/.exec(pattern.slice(i))
+    const cp = escape ? Number.parseInt(escape[1] ?? escape[2]!, 16) : Number.NaN
+    return cp <= 0x10ffff ? [String.fromCodePoint(cp), escape![0].length] : undefined
+  })
+}
+
 /** Replaces each run of literal spaces outside `[...]` with `\s+` (grouped when a quantifier follows). */
 export function spacesToWhitespaceRuns(pattern: string): string {
   return rewriteOutsideClasses(pattern, (i) => {

@@ -7,7 +7,7 @@ import RE2 from 're2'
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLMap } from 'yaml'
 import { RuleError } from '../errors.js'
 import { TARGETS, type Severity, type Target } from '../types.js'
-import { checkCompiles, checkSource, keywordSource, patternSource } from './compile.js'
+import { checkCompiles, checkSource, keywordSource, patternSource, withEscapesDecoded } from './compile.js'
 import { firstChanged, normalizeLiteral } from './normalize.js'
 import { VALIDATORS, type ValidatorName } from './validators.js'
 
@@ -242,7 +242,7 @@ function readRule(node: Node, file: string, lineOf: (n: Node | null | undefined)
         const problem = checkCompiles(item)
         if (problem) fail(`${what} ${JSON.stringify(item)}: ${problem}`, itemNode, id)
         // Text is matched normalised, so such characters in a pattern could never match.
-        const changed = normalize ? firstChanged(item) : undefined
+        const changed = normalize ? firstChanged(withEscapesDecoded(item)) : undefined
         if (changed !== undefined) {
           fail(`${what} ${JSON.stringify(item)}: ${JSON.stringify(changed)} never occurs in the normalised text the rule is matched against: write ${JSON.stringify(normalizeLiteral(changed))} (or set \`normalize: false\`)`, itemNode, id)
         }

@@ -166,6 +166,18 @@ describe('D10: keywords in any script, and text in any composition', () => {
 })
 
 describe('D14: disable, hidden files, aliases, duplicate keys', () => {
+  it.each([['\\x{202e}evil'], ['a\\x{200B}b'], ['\\x{FB01}le'], ['x\\x00y']])('a character written as an escape (%s) that the text never keeps is rejected too', (pattern) => {
+    const e = loadError('escaped.yaml', rule('t.esc', `    patterns: ['${pattern}']\n`))
+    expect(e.ruleId).toBe('t.esc')
+    expect(e.message).toMatch(/never occurs in the normalised text/)
+  })
+
+  it('escapes of characters the text keeps, and escaped ranges in a class, still load', () => {
+    const rules = loadRules(write('escaped-ok.yaml', rule('t.escok', "    patterns: ['\\x41BC', '[\\x00-\\x1f]{3}z', '\\x{e9}t\\x{e9}']\n")), { defaultRules: false })
+    expect(fires(rules, 'ABC')).toBe(true)
+    expect(fires(rules, 'été')).toBe(true)
+  })
+
   it('a file that disables an id and defines it keeps its own rule, whatever the key order', () => {
     for (const [name, yaml] of [
       ['disable-first.yaml', `disable: [secrets.bearer-token]\n${rule('secrets.bearer-token', "    patterns: ['\\bmybearer\\b']\n")}`],
