@@ -86,12 +86,12 @@ export function withoutCaptures(source: string): string {
   return rewriteOutsideClasses(source, (i) => (source[i] === '(' && source[i + 1] !== '?' ? ['(?:', 1] : undefined))
 }
 
-const ASCII_WORD = /^\w$/
 const WORD = /^[\p{L}\p{N}\p{M}_]$/u
 /**
- * Whole-word edges for a keyword end that is a non-ASCII letter, digit or mark: RE2's `\b` knows only
- * ASCII word characters, so `\bпароль` would match inside `мойпароль`. RE2 has no lookaround, so the
- * edge takes the neighbouring character (a space or punctuation) into the match.
+ * Whole-word edges for a keyword end that is a letter, digit, mark or `_`, in any script: RE2's `\b` knows
+ * only ASCII word characters, so `\bпароль` would match inside `мойпароль`, and `pass\b` inside `passé`.
+ * RE2 has no lookaround, so the edge takes the neighbouring character (a space or punctuation) into the
+ * match.
  */
 const UNICODE_START = String.raw`(?:^|[^\p{L}\p{N}\p{M}_])`
 const UNICODE_END = String.raw`(?:$|[^\p{L}\p{N}\p{M}_])`
@@ -102,13 +102,17 @@ const UNICODE_END = String.raw`(?:$|[^\p{L}\p{N}\p{M}_])`
  */
 const UNSPACED = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}\p{Script=Tibetan}]$/u
 
-/** A keyword as an RE2 source: escaped, whole-word, spaces matching whitespace runs. */
-export function keywordSource(keyword: string): string {
+/**
+ * A keyword as an RE2 source: escaped, whole-word, spaces matching whitespace runs. For a redact rule
+ * (`redact`), whose match is replaced, the edges take no character into the match (a `"` of a JSON line
+ * must not be masked with it): `\b` at an ASCII end, none at another.
+ */
+export function keywordSource(keyword: string, redact = false): string {
   const chars = [...keyword.trim()]
   const words = keyword.trim().split(/\s+/).map((w) => w.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&'))
-  const edge = (ch: string | undefined, ascii: string, unicode: string) =>
-    ch === undefined || !WORD.test(ch) || UNSPACED.test(ch) ? '' : ASCII_WORD.test(ch) ? ascii : unicode
-  return `${edge(chars[0], String.raw`\b`, UNICODE_START)}${words.join(WHITESPACE_RUN)}${edge(chars.at(-1), String.raw`\b`, UNICODE_END)}`
+  const edge = (ch: string | undefined, unicode: string) =>
+    ch === undefined || !WORD.test(ch) || UNSPACED.test(ch) ? '' : !redact ? unicode : /^\w$/.test(ch) ? String.raw`\b` : ''
+  return `${edge(chars[0], UNICODE_START)}${words.join(WHITESPACE_RUN)}${edge(chars.at(-1), UNICODE_END)}`
 }
 
 /** A pattern as an RE2 source, with the rule's case flag applied inline so that one set can mix both. */

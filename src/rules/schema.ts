@@ -256,7 +256,8 @@ function readRule(node: Node, file: string, lineOf: (n: Node | null | undefined)
   }
   const patterns = checkItems('patterns', (p) => patternSource(p, caseSensitive))
   // A keyword is literal: it is normalised as the text is (`ﬁle` → `file`, decomposed → composed).
-  const keywords = checkItems('keywords', (k) => `(?i:${keywordSource(normalize ? normalizeLiteral(k) : k)})`)
+  const redact = scalar('redact', 'boolean') ?? false
+  const keywords = checkItems('keywords', (k) => `(?i:${keywordSource(normalize ? normalizeLiteral(k) : k, redact)})`)
   if (sources.length === 0) fail('a rule needs at least one entry in `patterns` or `keywords`', node, id)
   const source = sources.join('|')
   // Patterns that compile one by one can still be too large together, or in the set the rule joins.
@@ -283,7 +284,7 @@ function readRule(node: Node, file: string, lineOf: (n: Node | null | undefined)
     severity: severity as Severity,
     targets: targets as Target[],
     tags: list('tags'),
-    redact: scalar('redact', 'boolean') ?? false,
+    redact,
     file,
     line: lineOf(node) ?? 0,
     patterns,
