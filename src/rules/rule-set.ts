@@ -137,10 +137,6 @@ const SECRET_LONGEST = 16_384
 const SECRET_HEADER = 64
 const NO_MATCHES: ScanResult = Object.freeze({ alert: 'none', matches: Object.freeze([]) as unknown as RuleMatch[] }) as ScanResult
 
-/** Masks a secret for display: its first four characters, then `…[REDACTED]`. */
-export function maskSecret(secret: string): string {
-  return `${secret.slice(0, Math.min(4, secret.length >> 1))}…[REDACTED]`
-}
 
 /**
  * A compiled rule set, from `loadRules()`.
@@ -326,7 +322,7 @@ export class RuleSet implements RuleSetLike {
         rule_id: rule.id,
         severity: rule.severity,
         target,
-        excerpt: excerpt(text, index, length, rule.redact, spans),
+        excerpt: excerpt(text, index, length, rule.redact, rule.id, spans),
       }
       if (rule.tags.length > 0) match.tags = [...rule.tags]
       into.push(match)
@@ -340,9 +336,11 @@ export class RuleSet implements RuleSetLike {
  * rules, and every redaction span (`spans`, in `bytes`) masked whole before the window is cut, so no
  * piece of a secret is left at its edges.
  */
-function excerpt(bytes: Buffer, index: number, length: number, redact: boolean, spans: Span[]): string {
-  const value = redact ? utf8Slice(bytes, index, index + length) : render(bytes, spans, index, index + length)
-  const shown = redact ? maskSecret(value) : value.length > EXCERPT_MAX ? `${keepStart(value, EXCERPT_MAX - 1)}…` : value
+function excerpt(bytes: Buffer, index: number, length: number, redact: boolean, ruleId: string, spans: Span[]): string {
+  // A redact rule's own match is shown as its marker, as redact() writes it: no character of it (a card's
+  // first digits, an email's first letters) is shown.
+  const value = redact ? '' : render(bytes, spans, index, index + length)
+  const shown = redact ? `[REDACTED:${ruleId}]` : value.length > EXCERPT_MAX ? `${keepStart(value, EXCERPT_MAX - 1)}…` : value
   const context = Math.min(EXCERPT_CONTEXT, Math.max(0, (EXCERPT_MAX - shown.length) >> 1))
   const from = Math.max(0, index - context * 4)
   const to = Math.min(bytes.length, index + length + context * 4)

@@ -31,6 +31,7 @@ describe('validators', () => {
     // The first digit run fails Luhn, the second passes: the rule still fires, on the second.
     const scan = rules.scan('ref 1234 5678 1234 5678 then 4111-1111-1111-1111', { target: 'user' })
     expect(scan.matches).toHaveLength(1)
-    expect(scan.matches[0].excerpt).toContain('4111…[REDACTED]')
+    expect(scan.matches[0].excerpt).toContain('then [REDACTED:pii.credit-card]')
+    expect(scan.matches[0].excerpt).not.toContain('4111')
   })
 })

@@ -9,6 +9,9 @@ import { describe, expect, it } from 'vitest'
 import { monitor } from '../../src/index.js'
 import { loadRules } from '../../src/rules/index.js'
 import { fakeFetch, readLog, tempLog } from '../helpers.js'
+import { ruleDir } from '../rules/helpers.js'
+
+const { write } = ruleDir()
 
 const KEY = 'sk-ant-api03-' + 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-xyz'
 const AWS = 'AKIA' + 'IOSFODNN7EXAMPLE'
@@ -18,9 +21,9 @@ const CARD = '4111 1111 1111 1111'
 const SSN = '123-45-6789'
 const SECRETS = [KEY, AWS, GH, GOOGLE, CARD, SSN]
 
-/** Every piece of `secret` of `size` characters that does not start it (a masked match shows its first four). */
+/** Every piece of `secret` of `size` characters. */
 function pieces(secret: string, size = 6): string[] {
-  return Array.from({ length: secret.length - size }, (_, i) => secret.slice(i + 1, i + 1 + size))
+  return Array.from({ length: secret.length - size + 1 }, (_, i) => secret.slice(i, i + size))
 }
 
 function expectNoPiece(text: string, secrets = SECRETS) {
@@ -111,6 +114,17 @@ describe('D1: a secret cut by the excerpt window is masked whole', () => {
     const masked = rules.redact(text)
     // The colour codes around a secret are masked with it.
     expect(masked).toBe('KEY=[REDACTED:secrets.github-token]\nAWS=[REDACTED:secrets.aws-access-key-id]')
+  })
+
+  it("a redact rule's own match shows no character of it, even where another secret overlaps it", () => {
+    const pin = loadRules(
+      write('pin.yaml', "rules:\n  - id: t.pin\n    severity: suspicious\n    targets: [user]\n    redact: true\n    patterns: ['\\b\\d{4}\\b']\n"),
+    )
+    for (const [text, secret] of [['SSN 123-45-6789 on file', '123-45-6789'], ['card 5500 0000 0000 0004 exp 12/29', '5500 0000 0000 0004'], ['mail bob@acme-corp.io now', 'bob@acme-corp.io']]) {
+      const excerpts = pin.scan(text!, { target: 'user' }).matches.map((m) => m.excerpt)
+      expect(excerpts.length).toBeGreaterThan(0)
+      for (const e of excerpts) for (const piece of pieces(secret!, 2).filter((p) => /\w\w/.test(p))) expect(e, text).not.toContain(piece)
+    }
   })
 
   it('the event log holds no piece of a secret next to a flagged phrase', async () => {
