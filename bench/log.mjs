@@ -7,7 +7,7 @@
 // cheapest client there is (an adapter whose call returns its argument; no rules, no redaction), and
 // every figure then includes the recorder's work too (the envelope, one JSON.stringify per event).
 // Two writers write to two files: one kept at 1,000 events, one filled to 1,000,000.
-import { closeSync, openSync, readFileSync, readSync, statSync, truncateSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readSync, statSync, truncateSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { setImmediate as tick } from 'node:timers/promises'
 import { Low } from 'lowdb'
@@ -108,6 +108,31 @@ report(
   `${fmt.us(median(at1m))} vs ${fmt.us(median(at1k))} per event  ratio ${fmt.x(ratio)} (median of ${ROUNDS} interleaved rounds, range ${fmt.x(Math.min(...ratios))}–${fmt.x(Math.max(...ratios))})`,
   ['<=', 1.5],
 )
+
+// The file system's share, in the same run: the same bytes, written with one writeSync per block to the
+// end of each file (the small one truncated back first, as above). No monitor code runs here.
+{
+  const bytes = Buffer.from(Array.from({ length: BLOCK }, (_, i) => `${JSON.stringify({ event: 'LLM_call_start', i, data: payload(i) })}\n`).join(''))
+  const raw = { small: openSync(smallFile, 'a'), big: openSync(bigFile, 'a') }
+  const rawAt = { small: [], big: [] }
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const which of r % 2 === 0 ? ['small', 'big'] : ['big', 'small']) {
+      const samples = []
+      for (let b = 0; b < 5; b++) {
+        if (which === 'small') truncateSync(smallFile, smallSize)
+        await tick()
+        const start = performance.now()
+        writeSync(raw[which], bytes)
+        samples.push((performance.now() - start) / BLOCK)
+      }
+      rawAt[which].push(median(samples))
+    }
+  }
+  closeSync(raw.small)
+  closeSync(raw.big)
+  const rawRatio = median(rawAt.big.map((x, i) => x / rawAt.small[i]))
+  report('log', '  the file system alone, same bytes', rawRatio, `writeSync to the end of the 1,000,000-event file vs the 1,000-event one: ${fmt.us(median(rawAt.big))} vs ${fmt.us(median(rawAt.small))} per event  ratio ${fmt.x(rawRatio)} (no monitor code; median of ${ROUNDS} interleaved rounds)`)
+}
 
 // lowdb's stock JSONFile: every update rewrites the whole document.
 const events = head(bigFile, 8 << 20).split('\n').slice(1, 4001).map((l) => JSON.parse(l))
