@@ -7,7 +7,7 @@ import { layerOf, pathTree, wrapObject } from './proxy.js'
 import { Recorder } from './recorder.js'
 import { loadRules, type RuleSet } from './rules/index.js'
 import { resolveSink } from './store/index.js'
-import { eventsFileFromEnv } from './store/files.js'
+import { eventsFileFromEnv, logPathProblem } from './store/files.js'
 import type { Adapter, MonitorOptions, RuleSetLike } from './types.js'
 
 /**
@@ -157,10 +157,8 @@ function checkOptions(options: unknown): asserts options is MonitorOptions {
 
 /** A log path that is a directory would drop every event: refused at monitor(), naming where it came from. */
 function checkLogPath(path: string, source: string): void {
-  // A trailing slash names a folder (resolve() would drop it and write a file of that name); blanks at
-  // either end (from a .env file, say) would end up in the file or folder names.
-  if (/[/\\]$/.test(path)) throw bad(`${source} ends with a slash (${JSON.stringify(path)}), so it names a folder; give the path of the event log file, e.g. ${join(path, 'cylestio-events.jsonl')}`)
-  if (path.trim() !== path) throw bad(`${source} starts or ends with blanks (${JSON.stringify(path)}); remove them, or the file's name would hold them`)
+  const problem = logPathProblem(path)
+  if (problem !== undefined) throw bad(`${source} ${problem}`)
   let isDir = false
   try {
     isDir = statSync(resolve(path)).isDirectory()

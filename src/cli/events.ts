@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { MonitorEvent } from '../types.js'
-import { defaultEventsPath, eventsFileFromEnv, logFiles } from '../store/files.js'
+import { defaultEventsPath, eventsFileFromEnv, logFiles, logPathProblem } from '../store/files.js'
 import { type AgentStats, type EventFilter, getAgentStats, matches, needleFor, queryEvents } from '../store/queries.js'
 import { parseLine, scanLines } from '../store/scan.js'
 import { printableJson } from '../printable.js'
@@ -88,6 +88,11 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
     out.write(EVENTS_HELP)
     return 0
   }
+  const pathProblem = logPathProblem(values.file ?? eventsFileFromEnv() ?? '.')
+  if (pathProblem !== undefined) {
+    err.write(`cylestio-monitor events: ${values.file === undefined ? 'CYLESTIO_EVENTS_FILE' : '--file'} ${pathProblem}\n`)
+    return 1
+  }
   const file = resolve(values.file ?? defaultEventsPath())
   if (isDirectory(file)) {
     err.write(`cylestio-monitor events: ${file} is a directory, not an event log file (${whereFrom(values.file)})\n`)
@@ -132,6 +137,11 @@ export async function statsCommand(argv: string[], io: CommandIO = {}): Promise<
   if (values.help) {
     out.write(STATS_HELP)
     return 0
+  }
+  const pathProblem = logPathProblem(values.file ?? eventsFileFromEnv() ?? '.')
+  if (pathProblem !== undefined) {
+    err.write(`cylestio-monitor stats: ${values.file === undefined ? 'CYLESTIO_EVENTS_FILE' : '--file'} ${pathProblem}\n`)
+    return 1
   }
   const file = resolve(values.file ?? defaultEventsPath())
   if (isDirectory(file)) {

@@ -16,6 +16,17 @@ export function eventsFileFromEnv(): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value
 }
 
+/**
+ * What is wrong with a log path as given, or undefined: a trailing slash names a folder (resolve() would
+ * drop it and a file of that name would be written), blanks at either end (from a .env file, say) would
+ * end up in the names. Worded to follow where the path came from (`CYLESTIO_EVENTS_FILE …`). @internal
+ */
+export function logPathProblem(path: string): string | undefined {
+  if (/[/\\]$/.test(path)) return `ends with a slash (${JSON.stringify(path)}), so it names a folder; give the path of the event log file, e.g. ${join(path, 'cylestio-events.jsonl')}`
+  if (path.trim() !== path) return `starts or ends with blanks (${JSON.stringify(path)}); remove them, or the file's name would hold them`
+  return undefined
+}
+
 /** The name of the `n`-th rotated file of a log (`events.jsonl.1` is the newest rotated one). @internal */
 export function rotatedPath(path: string, n: number): string {
   return `${path}.${n}`

@@ -171,7 +171,7 @@ describe('cylestio-monitor events', () => {
     expect(printed()).toEqual(['e1', 'e2', 'e3', 'e4', 'e5'])
   })
 
-  it('a log path that is a directory is named with where it came from (--file or CYLESTIO_EVENTS_FILE)', async () => {
+  it('a log path that is a directory, ends with a slash or is padded is named with where it came from (--file or CYLESTIO_EVENTS_FILE)', async () => {
     const before = process.env.CYLESTIO_EVENTS_FILE
     try {
       process.env.CYLESTIO_EVENTS_FILE = dir
@@ -181,6 +181,10 @@ describe('cylestio-monitor events', () => {
         expect(fromEnv.err).toContain(`${dir} is a directory, not an event log file (from CYLESTIO_EVENTS_FILE, which takes the log file's path)`)
         expect((await run(command, ['--file', dir])).err).toContain("(--file takes the log file's path)")
       }
+      process.env.CYLESTIO_EVENTS_FILE = './logs/'
+      const slash = await run(eventsCommand, [])
+      expect(slash).toMatchObject({ code: 1, err: expect.stringContaining('cylestio-monitor events: CYLESTIO_EVENTS_FILE ends with a slash ("./logs/"), so it names a folder') })
+      expect((await run(statsCommand, ['--file', ' x.jsonl'])).err).toContain('cylestio-monitor stats: --file starts or ends with blanks')
     } finally {
       if (before === undefined) delete process.env.CYLESTIO_EVENTS_FILE
       else process.env.CYLESTIO_EVENTS_FILE = before
