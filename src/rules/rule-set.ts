@@ -204,16 +204,18 @@ export class RuleSet implements RuleSetLike {
     if (!forms || forms[0] === bytes) {
       unsure = this.collect(first.rules, bytes, target, matches)
     } else {
-      unsure = this.collect(first.rules.filter((c) => !c.rule.normalize), bytes, target, matches)
+      // Every rule on the text as written first (a rule that reads normalised text may match as written
+      // and not once normalised: `ｘAKIA…` keeps the key a whole word only as written), then the rules
+      // that read normalised text on each form; a rule is reported once.
+      const found = new Set<string>()
+      unsure = this.collect(first.rules, bytes, target, matches, found)
       const rawMatches = matches.length
-      // Invisible characters give two forms (removed, read as spaces): a rule is reported once.
-      const found = forms.length > 1 ? new Set<string>() : undefined
       // A match in a form is shown (and its secrets masked) where it lies in the text as written.
       forms.forEach((form, k) => {
         const written: WrittenText = { bytes, edits, gap: k === 0 ? GAP_REMOVED : GAP_AS_SPACE }
         unsure = this.collect(plan.normalized.candidates(form).rules, form, target, matches, found, written) || unsure
       })
-      if (matches.length > 1 && (rawMatches > 0 || found)) matches.sort((a, b) => this.order.get(a.rule_id)! - this.order.get(b.rule_id)!)
+      if (matches.length > 1 && (rawMatches > 0 || forms.length > 1)) matches.sort((a, b) => this.order.get(a.rule_id)! - this.order.get(b.rule_id)!)
     }
     if (matches.length === 0) return unsure ? { alert: 'none', matches: [], redactionUnsure: true } : NO_MATCHES
     const alert: Alert = matches.some((m) => m.severity === 'dangerous') ? 'dangerous' : 'suspicious'

@@ -159,6 +159,18 @@ describe('D3: redact() masks every secret the scan flags, in whichever normalise
     expect(JSON.parse(masked)).toEqual({ private_key: '[REDACTED:secrets.private-key]', auth: '[REDACTED:secrets.bearer-token]' })
   })
 
+  it('a key right after a fullwidth letter is flagged by the scan, and the event log holds it masked', async () => {
+    expect(rules.scan(`my key: ｘ${AWS}`, { target: 'user' }).matches.map((m) => m.rule_id)).toEqual(['secrets.aws-access-key-id'])
+    const file = tempLog()
+    const { fetch } = fakeFetch(() => ({
+      body: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text: 'ok' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } },
+    }))
+    const client = monitor(new Anthropic({ apiKey: 'sk-ant-test', fetch, maxRetries: 0 }), { store: file })
+    await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: `my key: ｘ${AWS}` }] })
+    await readLog(file)
+    expect(readFileSync(file, 'utf8')).not.toContain(AWS)
+  })
+
   it('text around the secrets stays as written; text with nothing to mask is returned as is', () => {
     const text = `ｈｉ ${GH} bye\u200b`
     expect(rules.redact(text)).toBe('ｈｉ [REDACTED:secrets.github-token] bye\u200b')
