@@ -77,7 +77,7 @@ function readPart(part: unknown): TextPart | string {
   } catch (error) {
     return `could not be read: ${errorText(error)}`
   }
-  if (!KNOWN_TARGETS.has(target)) return `has target ${typeof target === 'string' ? `'${target}'` : String(target)}, not one of ${TARGETS.join(', ')}`
+  if (!KNOWN_TARGETS.has(target)) return `has target ${typeof target === 'string' ? `'${target}'` : errorText(target)}, not one of ${TARGETS.join(', ')}`
   if (typeof text !== 'string') return `has a text that is ${text === null ? 'null' : typeof text}, not a string`
   return { target: target as Target, text }
 }
@@ -90,13 +90,20 @@ function readPart(part: unknown): TextPart | string {
  */
 export function scanTexts(rules: RuleSetLike, texts: TextPart[] | undefined): TextScan {
   if (texts === undefined) return NO_MATCHES
-  if (!Array.isArray(texts)) return { ...NO_MATCHES, invalid: `texts is ${texts === null ? 'null' : typeof texts}, not an array of { target, text }` }
-  if (texts.length === 0) return NO_MATCHES
+  // The adapter's texts are read first, each once: anything that fails to read (a Proxy, a getter) is
+  // the adapter's mistake, said in `invalid`, never taken for a clean scan.
   let invalid: string | undefined
+  const byTarget = new Map<Target, string[]>()
   try {
-    const byTarget = new Map<Target, string[]>()
-    for (let i = 0; i < texts.length; i++) {
-      const part = readPart(texts[i])
+    if (!Array.isArray(texts)) return { ...NO_MATCHES, invalid: `texts is ${texts === null ? 'null' : typeof texts}, not an array of { target, text }` }
+    const length = texts.length
+    for (let i = 0; i < length; i++) {
+      let part: TextPart | string
+      try {
+        part = readPart(texts[i])
+      } catch (error) {
+        part = `could not be read: ${errorText(error)}`
+      }
       if (typeof part === 'string') {
         invalid ??= `texts[${i}] ${part}`
         continue
@@ -107,6 +114,11 @@ export function scanTexts(rules: RuleSetLike, texts: TextPart[] | undefined): Te
       if (parts) parts.push(text)
       else byTarget.set(target, [text])
     }
+  } catch (error) {
+    invalid ??= `texts could not be read: ${errorText(error)}`
+  }
+  if (byTarget.size === 0) return invalid === undefined ? NO_MATCHES : { ...NO_MATCHES, invalid }
+  try {
     const coverage = redactCoverage(rules)
     let alert: Alert = 'none'
     let matches: RuleMatch[] | undefined
@@ -268,11 +280,11 @@ export class CallRecord {
       reportFault('adapter', new TypeError(unscanned, { cause: error }))
       return { unscanned }
     }
-    if (info === null || typeof info !== 'object' || Array.isArray(info)) {
-      return { unscanned: this.adapterFault(`${what} returned ${info === null ? 'null' : Array.isArray(info) ? 'an array' : typeof info}, not a ResponseInfo object (not scanned)`) }
-    }
     let fields: ResponseInfo
     try {
+      if (info === null || typeof info !== 'object' || Array.isArray(info)) {
+        return { unscanned: this.adapterFault(`${what} returned ${info === null ? 'null' : Array.isArray(info) ? 'an array' : typeof info}, not a ResponseInfo object (not scanned)`) }
+      }
       if (typeof (info as Partial<PromiseLike<unknown>>).then === 'function') {
         // An `async` reader: its outcome comes too late to judge the response, and a rejection of it must
         // not surface as the application's unhandled rejection.

@@ -15,7 +15,11 @@ export function errorText(error: unknown): string {
   try {
     return error instanceof Error ? String(error.message) : String(error)
   } catch {
-    return Object.prototype.toString.call(error)
+    try {
+      return Object.prototype.toString.call(error)
+    } catch {
+      return 'a value that cannot be read (a revoked Proxy?)'
+    }
   }
 }
 

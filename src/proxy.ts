@@ -254,9 +254,20 @@ function isSdkApiPromise(value: unknown): value is SdkApiPromise {
   )
 }
 
+/** Which kind of value a call returned; a value whose fields cannot be looked at is a plain value. */
+function kindOf(result: unknown): 'api-promise' | 'thenable' | 'value' {
+  try {
+    if (isSdkApiPromise(result)) return 'api-promise'
+    return result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function' ? 'thenable' : 'value'
+  } catch {
+    return 'value'
+  }
+}
+
 function observeResult(result: unknown, call: CallRecord, stream: boolean): unknown {
-  if (isSdkApiPromise(result)) return observeApiPromise(result, call, stream)
-  if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
+  const kind = kindOf(result)
+  if (kind === 'api-promise') return observeApiPromise(result as SdkApiPromise, call, stream)
+  if (kind === 'thenable') {
     return (result as Promise<unknown>).then(
       (value) => settle(value, call, stream),
       (error: unknown) => {

@@ -182,6 +182,38 @@ describe('adapter output whose reading fails', () => {
     expect(start.data.security).toMatchObject({ unscanned: true, adapter_error: "adapter 'acme', call 'chat.send': request() threw: [object Object] (not scanned)" })
   })
 
+  const revoked = <T extends object>(target: T): T => {
+    const { proxy, revoke } = Proxy.revocable(target, {})
+    revoke()
+    return proxy
+  }
+  const lengthThrows = () => new Proxy([], { get: (t, k) => { if (k === 'length') throw new Error('boom length'); return Reflect.get(t, k) } })
+  const indexThrows = () => Object.defineProperty([{ target: 'user', text: 'x' }], 0, { get: () => { throw new Error('boom index') } })
+  it.each([
+    ['request() texts: an entry whose read throws', { request: (a: unknown[]) => ({ params: a[0], texts: indexThrows() }) }, 'start'],
+    ['request() texts: a target without prototype', { request: (a: unknown[]) => ({ params: a[0], texts: [{ target: Object.create(null), text: 'x' }] }) }, 'start'],
+    ['request() texts: a Proxy whose length throws', { request: (a: unknown[]) => ({ params: a[0], texts: lengthThrows() }) }, 'start'],
+    ['request() texts: a revoked Proxy', { request: (a: unknown[]) => ({ params: a[0], texts: revoked([]) }) }, 'start'],
+    ['request() throws a Proxy that throws when read', { request: () => { throw new Proxy({}, { get() { throw new Error('x') } }) } }, 'start'],
+    ['response() texts: a Proxy whose length throws', { request: (a: unknown[]) => ({ params: a[0] }), response: (r: unknown) => ({ response: r, texts: lengthThrows() }) }, 'finish'],
+    ['response() returns a revoked Proxy', { request: (a: unknown[]) => ({ params: a[0] }), response: () => revoked({}) }, 'finish'],
+    ['response() throws a revoked Proxy', { request: (a: unknown[]) => ({ params: a[0] }), response: () => { throw revoked({}) } }, 'finish'],
+  ])('%s: the call goes on, and its event says it is unscanned', async (_name, spec, which) => {
+    const { client, file } = acme(spec as CallSpec)
+    expect(await client.chat.send({ prompt: 'hi' })).toEqual({ text: 'ok' })
+    const event = await call(readLog(file), `LLM_call_${which}`)
+    expect(event.data.security).toMatchObject({ unscanned: true, adapter_error: expect.stringMatching(/^adapter 'acme', call 'chat\.send': /) })
+  })
+
+  it('a client whose result is a Proxy that throws on fields it does not have: returned as the bare client returns it', async () => {
+    const strict = new Proxy({ text: 'ok' }, { get: (t, k) => { if (!(k in t)) throw new Error(`no field ${String(k)}`); return Reflect.get(t, k) } })
+    const adapter: Adapter = { name: 'acme', calls: { 'chat.send': { request: (args) => ({ params: args[0] }) } } }
+    const file = tempLog()
+    const client = monitor({ chat: { send: () => strict } }, { adapters: [adapter], store: file })
+    expect(client.chat.send({ prompt: 'hi' })).toBe(strict)
+    expect((await readLog(file)).filter((e) => e.channel === 'LLM').map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
+  })
+
   it("`data` cannot replace the monitor's own fields, and data that is not an object is left out", async () => {
     for (const data of [{ method: 'forged', duration_ms: -1, stop_reason: 'end_turn' }, 'ab']) {
       const { client, file } = acme({ request: (args) => ({ params: args[0] }), response: (r) => ({ response: r, data: data as never }) })
