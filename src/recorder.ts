@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { reportFault } from './faults.js'
+import { errorText, reportFault } from './faults.js'
 import { JsonlEventLog } from './store/jsonl-event-log.js'
 import type { EventSink, MonitorEvent, RuleSetLike } from './types.js'
 
@@ -235,6 +235,7 @@ export function transform(
   }
   if (ancestors.includes(value)) return safe ? '[Circular]' : value // a cycle: the serialiser reports it, unless `safe`
   if (depth > MAX_MASK_DEPTH) return TOO_DEEP
+  if (safe) return readableCopy(value, depth, ancestors, key, onString)
   ancestors.push(value)
   try {
     if (Array.isArray(value)) {
@@ -270,6 +271,48 @@ export function transform(
       return copy
     }
     return out ?? value
+  } finally {
+    ancestors.pop()
+  }
+}
+
+/**
+ * `value` copied field by field for the second, safe attempt: a field whose read throws (a lazy getter, a
+ * revoked Proxy) is written as `[unreadable: why]` and the others are kept, masked as ever.
+ */
+function readableCopy(value: object, depth: number, ancestors: object[], key: string | undefined, onString: (s: string) => string): unknown {
+  const unreadable = (error: unknown) => `[unreadable: ${errorText(error)}]`
+  ancestors.push(value)
+  try {
+    let keys: string[]
+    try {
+      if (Array.isArray(value)) {
+        const out: unknown[] = []
+        for (let i = 0; i < value.length; i++) {
+          try {
+            out.push(transform(value[i], depth + 1, ancestors, undefined, onString, true))
+          } catch (error) {
+            out.push(unreadable(error))
+          }
+        }
+        return out
+      }
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+        return transform((value as { toJSON: (key: string) => unknown }).toJSON(key ?? ''), depth + 1, ancestors, key, onString, true)
+      }
+      keys = Object.keys(value)
+    } catch (error) {
+      return unreadable(error)
+    }
+    const copy: Record<string, unknown> = {}
+    for (const k of keys) {
+      try {
+        copy[onString(k)] = transform((value as Record<string, unknown>)[k], depth + 1, ancestors, k, onString, true)
+      } catch (error) {
+        copy[onString(k)] = unreadable(error)
+      }
+    }
+    return copy
   } finally {
     ancestors.pop()
   }

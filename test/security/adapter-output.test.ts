@@ -205,11 +205,28 @@ describe('adapter output whose reading fails', () => {
     expect(event.data.security).toMatchObject({ unscanned: true, adapter_error: expect.stringMatching(/^adapter 'acme', call 'chat\.send': /) })
   })
 
+  it('a response with a getter that throws keeps the rest of its finish event: alert, matches, usage, and the other fields', async () => {
+    const result = { tool: 'shell', args: 'rm -rf / --no-preserve-root', get debugInfo(): string { throw new Error('debug info not loaded') } }
+    const { client, file } = acme(
+      { request: (args) => ({ params: args[0] }), response: (r) => ({ response: r, usage: { input_tokens: 1, output_tokens: 2 }, texts: [{ target: 'tool_input', text: (r as typeof result).args }] }) },
+      {},
+      result,
+    )
+    await client.chat.send({ prompt: 'hi' })
+    const finish = await call(readLog(file), 'LLM_call_finish')
+    expect(finish.data).toMatchObject({
+      method: 'chat.send',
+      alert: 'dangerous',
+      usage: { input_tokens: 1, output_tokens: 2 },
+      response: { tool: 'shell', args: 'rm -rf / --no-preserve-root', debugInfo: '[unreadable: debug info not loaded]' },
+    })
+  })
+
   it('a client whose result is a Proxy that throws on fields it does not have: returned as the bare client returns it', async () => {
     const strict = new Proxy({ text: 'ok' }, { get: (t, k) => { if (!(k in t)) throw new Error(`no field ${String(k)}`); return Reflect.get(t, k) } })
     const adapter: Adapter = { name: 'acme', calls: { 'chat.send': { request: (args) => ({ params: args[0] }) } } }
     const file = tempLog()
-    const client = monitor({ chat: { send: () => strict } }, { adapters: [adapter], store: file })
+    const client = monitor({ chat: { send: (_request: { prompt: string }) => strict } }, { adapters: [adapter], store: file })
     expect(client.chat.send({ prompt: 'hi' })).toBe(strict)
     expect((await readLog(file)).filter((e) => e.channel === 'LLM').map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
   })
