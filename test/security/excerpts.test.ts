@@ -171,6 +171,21 @@ describe('D3: redact() masks every secret the scan flags, in whichever normalise
     expect(readFileSync(file, 'utf8')).not.toContain(AWS)
   })
 
+  it('a key escaped twice (a JSON file inside JSON), an encrypted key cut short and a PGP private key are masked whole', () => {
+    const body = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7'
+    const inner = JSON.stringify({ private_key: `-----BEGIN PRIVATE KEY-----\n${body}\n${body}\n-----END PRIVATE KEY-----\n` })
+    for (const text of [
+      JSON.stringify({ content: inner }),
+      `-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F2A\n\n${body}\n${body}`,
+      `-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n${body}\n${body}\n-----END PGP PRIVATE KEY BLOCK-----`,
+    ]) {
+      const masked = rules.redact(text)
+      expect(masked).toContain('[REDACTED:secrets.private-key]')
+      expect(masked).not.toContain(body.slice(10, 30))
+    }
+    expect(() => JSON.parse(rules.redact(JSON.stringify({ content: inner })))).not.toThrow()
+  })
+
   it('text around the secrets stays as written; text with nothing to mask is returned as is', () => {
     const text = `ｈｉ ${GH} bye\u200b`
     expect(rules.redact(text)).toBe('ｈｉ [REDACTED:secrets.github-token] bye\u200b')
