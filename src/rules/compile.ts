@@ -102,7 +102,7 @@ const UNICODE_END = String.raw`(?:$|[^\p{L}\p{N}\p{M}_])`
  * Scripts written without spaces between words (Chinese, Japanese, Thai, …): a keyword in them touches
  * the characters around it, so its end there has no edge to check.
  */
-const UNSPACED = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}\p{Script=Tibetan}]$/u
+const UNSPACED = /^[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}\p{scx=Tibetan}]$/u
 
 /**
  * A keyword as an RE2 source: escaped, whole-word, spaces matching whitespace runs. For a redact rule
