@@ -410,6 +410,8 @@ async function cleanupFile(given: string, isMain: boolean, cutoff: number, agent
     }
     if (keptLines === 0 && !isMain) {
       unlinkSync(path)
+      // A rotated file reached through a link: the link goes too (left, it would point nowhere).
+      if (given !== path) unlinkSync(given)
       return removed
     }
     renameSync(tmp, path)
@@ -441,7 +443,7 @@ function samePath(path: string, fd: number): boolean {
 /** The agent of a line, parsed only when the line names one. */
 function agentAt(line: string): string | undefined {
   try {
-    return (JSON.parse(line) as MonitorEvent).agent_id
+    return (JSON.parse(line.charCodeAt(0) === 0xfeff ? line.slice(1) : line) as MonitorEvent).agent_id
   } catch {
     return undefined
   }

@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Low } from 'lowdb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -189,6 +189,24 @@ describe('reading damaged, rotated and missing logs', () => {
     expect(await cleanupOldEvents(30, { file: link })).toBe(1)
     expect(lstatSync(link).isSymbolicLink()).toBe(true)
     expect((await getRecentEvents({ file: real })).map((e) => e.event)).toEqual(['new'])
+  })
+
+  it('a rotated file reached through a link and emptied by a cleanup goes with its link; later cleanups still work', async () => {
+    const file = join(dir, 'linked-rotated.jsonl')
+    const target = join(dir, 'elsewhere-rotated.jsonl')
+    writeFileSync(target, `${JSON.stringify({ event: 'old', channel: 'APP', agent_id: 'a', timestamp: '2020-01-01T00:00:00.000Z', data: {} })}\n`)
+    symlinkSync(target, `${file}.1`)
+    writeFileSync(file, `${JSON.stringify({ event: 'new', channel: 'APP', agent_id: 'a', timestamp: new Date().toISOString(), data: {} })}\n`)
+    expect(await cleanupOldEvents(30, { file })).toBe(1)
+    expect(existsSync(`${file}.1`)).toBe(false)
+    expect(await cleanupOldEvents(30, { file })).toBe(0)
+    expect((await getRecentEvents({ file })).map((e) => e.event)).toEqual(['new'])
+  })
+
+  it("cleanup of one agent's events reads the agent of a line after a BOM", async () => {
+    const file = join(dir, 'bom-agent.jsonl')
+    writeFileSync(file, `\ufeff${JSON.stringify({ event: 'old', channel: 'APP', agent_id: 'a', timestamp: '2020-01-01T00:00:00.000Z', data: {} })}\n`)
+    expect(await cleanupOldEvents(30, { file, agentId: 'a' })).toBe(1)
   })
 
   it('reads a missing log as empty', async () => {
