@@ -34,7 +34,7 @@ export function reportFault(kind: string, error: unknown): void {
   }
   if (n === 1) {
     process.emitWarning(
-      `${kind}: ${message()} (the monitored call goes on; further failures of this kind are counted, see getMonitorHealth())`,
+      `${kind}: ${message()} (${kind === 'event-log-read' ? 'the query goes on without it' : 'the monitored call goes on'}; further failures of this kind are counted, see getMonitorHealth())`,
       { type: 'CylestioMonitorWarning', code: `CYLESTIO_${kind.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}` },
     )
   }

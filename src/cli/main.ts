@@ -65,8 +65,9 @@ export async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(`${USAGE}\n`)
-      return command === undefined ? 1 : 0
+      // No command is wrong usage (2), as an unknown one is; the usage goes to stderr then.
+      ;(command === undefined ? process.stderr : process.stdout).write(`${USAGE}\n`)
+      return command === undefined ? 2 : 0
     default:
       process.stderr.write(`cylestio-monitor: unknown command '${command}'\n\n${USAGE}\n`)
       return 2

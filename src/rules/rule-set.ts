@@ -3,7 +3,7 @@
  * Only the rules a set reports are run on their own, to find the excerpt and run validators.
  */
 import RE2 from 're2'
-import { RuleError } from '../errors.js'
+import { CylestioError, RuleError } from '../errors.js'
 import type { Alert, RuleMatch, RuleSetLike, ScanResult, Target } from '../types.js'
 import { TARGETS } from '../types.js'
 import { withoutCaptures } from './compile.js'
@@ -188,8 +188,12 @@ export class RuleSet implements RuleSetLike {
    * rules.scan(toolArguments, { target: 'tool_input' }).alert === 'dangerous'
    */
   scan(text: string, options: { target: Target }): ScanResult {
-    const plan = this.plans.get(options.target)
-    if (!plan) throw new TypeError(`unknown target ${JSON.stringify(options.target)}`)
+    const plan = this.plans.get((options as { target?: Target } | undefined)?.target as Target)
+    if (!plan) {
+      const given = (options as { target?: unknown } | undefined)?.target
+      throw new CylestioError('SCAN_BAD_INPUT', `scan(text, { target }): ${given === undefined ? 'no target given' : `unknown target ${JSON.stringify(given)}`} (expected one of ${TARGETS.join(', ')})`)
+    }
+    if (typeof text !== 'string') throw new CylestioError('SCAN_BAD_INPUT', `scan(text, { target }): text must be a string, got ${text === null ? 'null' : typeof text}`)
     if (!text || plan.all.empty) return NO_MATCHES
     const { target } = options
     const matches: RuleMatch[] = []
@@ -232,6 +236,7 @@ export class RuleSet implements RuleSetLike {
    * as written or in any of its normalised forms is masked where it lies in the text as written.
    */
   redact(text: string): string {
+    if (typeof text !== 'string') throw new CylestioError('SCAN_BAD_INPUT', `redact(text): text must be a string, got ${text === null ? 'null' : typeof text}`)
     if (this.redactors.empty || !text) return text
     const bytes = utf8(text, REDACT)
     const spans = this.redactionSpans(bytes)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import RE2 from 're2'
+import { CylestioError } from '../../src/errors.js'
 import { loadRules } from '../../src/rules/index.js'
 import { NOT_PLAIN, normalizedForms } from '../../src/rules/normalize.js'
 import { ruleDir } from './helpers.js'
@@ -20,6 +21,23 @@ ${rule('t.case', "    case_sensitive: true\n    patterns: ['\\bDAN\\b']\n")}
 `)
   const rules = loadRules(file, { defaultRules: false })
   const ids = (text: string) => rules.scan(text, { target: 'user' }).matches.map((m) => m.rule_id)
+
+  it('scan() and redact() given a wrong target or a text that is not a string throw a CylestioError that says so', () => {
+    const bad = (f: () => unknown, message: RegExp) => {
+      let error: unknown
+      try {
+        f()
+      } catch (e) {
+        error = e
+      }
+      expect(error).toBeInstanceOf(CylestioError)
+      expect(error).toMatchObject({ code: 'SCAN_BAD_INPUT', message: expect.stringMatching(message) })
+    }
+    bad(() => rules.scan('hi', { target: 'prompt' as never }), /unknown target "prompt" \(expected one of system, user/)
+    bad(() => (rules.scan as (t: string) => unknown)('hi'), /no target given/)
+    bad(() => rules.scan(42 as never, { target: 'user' }), /text must be a string, got number/)
+    bad(() => rules.redact(null as never), /redact\(text\): text must be a string, got null/)
+  })
 
   it('matches keywords literally, whole-word and case-insensitively', () => {
     expect(ids('Enable DEVELOPER MODE now')).toEqual(['t.keyword'])

@@ -1,8 +1,8 @@
-import { execFile, spawn } from 'node:child_process'
+import { execFile, spawn, spawnSync } from 'node:child_process'
 import { getEventListeners } from 'node:events'
 import { appendFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventsCommand, parseWhen, statsCommand } from '../../src/cli/events.js'
 import { cleanupOldEvents, JsonlEventLog } from '../../src/store/index.js'
@@ -341,6 +341,26 @@ describe('warnings of the command line', () => {
         error && error.code !== 0 ? fail(error) : done({ stdout, stderr }),
       )
     })
+
+  it('no command is wrong usage: the usage on stderr, exit 2', () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
+    const { status, stdout, stderr } = spawnSync(process.execPath, [join(root, 'dist', 'cli.js')], { encoding: 'utf8' })
+    expect(status).toBe(2)
+    expect(stdout).toBe('')
+    expect(stderr).toContain('Usage: cylestio-monitor <command>')
+  })
+
+  it('a query that skips a bad line warns in terms of the query, not of a monitored call', () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
+    const path = join(dir, 'bad-line-query.jsonl')
+    writeFileSync(path, `not json\n${JSON.stringify(events[0])}\n`)
+    const script = `import { getRecentEvents } from ${JSON.stringify(pathToFileURL(join(root, 'dist', 'db.js')).href)}
+      console.log((await getRecentEvents({ file: ${JSON.stringify(path)} })).length)`
+    const { stdout, stderr } = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+    expect(stdout.trim()).toBe('1')
+    expect(stderr).toContain('(the query goes on without it;')
+    expect(stderr).not.toContain('monitored call')
+  })
 
   it('a reader that goes away ends the command quietly (events --json | head -1)', async () => {
     const path = join(dir, 'many.jsonl')
