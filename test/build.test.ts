@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -51,5 +51,15 @@ describe('builds', () => {
       console.log(JSON.stringify(events.map((e) => e.event)))
     })()`
     expect(JSON.parse(node([...flags, script]))).toEqual(['LLM_call_start', 'LLM_call_finish'])
+  })
+
+  it("TypeScript finds both entries' types in a CommonJS project with the default (node10) module resolution", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cylestio-tscjs-'))
+    mkdirSync(join(dir, 'node_modules'))
+    symlinkSync(root, join(dir, 'node_modules', 'cylestio-monitor'))
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'es2022', strict: true, noEmit: true, types: [] }, files: ['a.ts'] }))
+    writeFileSync(join(dir, 'a.ts'), "import { getRecentEvents } from 'cylestio-monitor/db'\nimport { monitor } from 'cylestio-monitor'\nexport const both = [getRecentEvents, monitor]\n")
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+    expect(() => execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8', stdio: 'pipe' })).not.toThrow()
   })
 })
