@@ -7,7 +7,7 @@
 // cheapest client there is (an adapter whose call returns its argument; no rules, no redaction), and
 // every figure then includes the recorder's work too (the envelope, one JSON.stringify per event).
 // Two writers write to two files: one kept at 1,000 events, one filled to 1,000,000.
-import { closeSync, openSync, readFileSync, readSync, statSync, truncateSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, statSync, truncateSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { setImmediate as tick } from 'node:timers/promises'
 import { Low } from 'lowdb'
@@ -69,10 +69,19 @@ const lines = countLines(readFileSync(bigFile))
 if (lines < FILL) throw new Error(`the big log holds ${lines} lines, expected ${FILL}`)
 report('log', 'events/s sustained (to 1,000,000)', (FILL / fillMs) * 1000, `${fmt.int((FILL / fillMs) * 1000)} events/s (${fmt.int(FILL)} events in ${fmt.ms(fillMs)}, ${fmt.mb(statSync(bigFile).size)} on disk; per 100k: median ${fmt.int(median(chunkRates))}, slowest ${fmt.int(Math.min(...chunkRates))})`, ['>=', 100_000])
 
-// The small log, at 1,000 events; truncated back to them before each measured block.
+// The small log, at 1,000 events. Before each measured block both logs are truncated back to their
+// 1,000 and 1,000,000 events, so that the two sides do the same file operations at two sizes.
 await append(small, 1000)
 await small.flush()
 const smallSize = statSync(smallFile).size
+const bigSize = statSync(bigFile).size
+// Both files on disk before the clock runs: the 827 MB just written would otherwise still be flushed by
+// the kernel while the big file is measured, and that write-back, not the append, would be timed.
+for (const path of [bigFile, smallFile]) {
+  const fd = openSync(path, 'r+')
+  fsyncSync(fd)
+  closeSync(fd)
+}
 
 const BLOCK = 1000
 /** One block of BLOCK events and the flush that puts them on disk, in ms per event. */
@@ -91,7 +100,8 @@ for (let r = 0; r < ROUNDS; r++) {
   for (const which of order) {
     const samples = []
     for (let b = 0; b < 5; b++) {
-      if (which === 'small') truncateSync(smallFile, smallSize)
+      // Each block appends at exactly event 1,000 or event 1,000,000: both files are cut back first.
+      truncateSync(which === 'small' ? smallFile : bigFile, which === 'small' ? smallSize : bigSize)
       await tick()
       samples.push(await block(which === 'small' ? small : big, (seq += BLOCK)))
     }
@@ -110,7 +120,7 @@ report(
 )
 
 // The file system's share, in the same run: the same bytes, written with one writeSync per block to the
-// end of each file (the small one truncated back first, as above). No monitor code runs here.
+// end of each file (cut back first, as above). No monitor code runs here.
 {
   const bytes = Buffer.from(Array.from({ length: BLOCK }, (_, i) => `${JSON.stringify({ event: 'LLM_call_start', i, data: payload(i) })}\n`).join(''))
   const raw = { small: openSync(smallFile, 'a'), big: openSync(bigFile, 'a') }
@@ -119,7 +129,7 @@ report(
     for (const which of r % 2 === 0 ? ['small', 'big'] : ['big', 'small']) {
       const samples = []
       for (let b = 0; b < 5; b++) {
-        if (which === 'small') truncateSync(smallFile, smallSize)
+        truncateSync(which === 'small' ? smallFile : bigFile, which === 'small' ? smallSize : bigSize)
         await tick()
         const start = performance.now()
         writeSync(raw[which], bytes)
