@@ -203,19 +203,26 @@ const FINGERPRINT_BYTES = 4096
  */
 function fingerprint(file: string, offset: number): Fingerprint | null {
   const start = Math.max(0, offset - FINGERPRINT_BYTES)
-  let fd: number
-  try {
-    fd = openSync(file, 'r')
-  } catch {
-    return null
-  }
-  try {
+  return readingFile(file, null, (fd) => {
     const buf = Buffer.alloc(offset - start)
     const n = readSync(fd, buf, 0, buf.length, start)
     const newline = n < 2 ? -1 : buf.lastIndexOf(0x0a, n - 2)
     return { bytes: buf.subarray(newline + 1, n), whole: newline !== -1 || start === 0 }
+  })
+}
+
+/** `read` on `file` opened for reading, closed after; `fallback` when it cannot be opened or read. */
+function readingFile<T>(file: string, fallback: T, read: (fd: number) => T): T {
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
   } catch {
-    return null
+    return fallback
+  }
+  try {
+    return read(fd)
+  } catch {
+    return fallback
   } finally {
     closeSync(fd)
   }
@@ -313,13 +320,7 @@ function holdFile(path: string, ino: number | undefined): number | null {
  * offset after the last complete line.
  */
 function afterKept(old: number, offset: number, file: string, onLine: (line: string) => void): number {
-  let fd: number
-  try {
-    fd = openSync(file, 'r')
-  } catch {
-    return 0
-  }
-  try {
+  return readingFile(file, 0, (fd) => {
     const before = new LineReader(old, 0, offset)
     const after = new LineReader(fd, 0)
     let matching = true
@@ -333,9 +334,7 @@ function afterKept(old: number, offset: number, file: string, onLine: (line: str
       if (line !== '') onLine(line)
     }
     return after.offset
-  } finally {
-    closeSync(fd)
-  }
+  })
 }
 
 /** The complete lines of an open file from `start` to `end`, one at a time. */
@@ -385,13 +384,7 @@ class LineReader {
 function resumeAfter(file: string, seen: Fingerprint | null): number {
   const line = seen?.bytes
   if (!line || line.length === 0) return 0
-  let fd: number
-  try {
-    fd = openSync(file, 'r')
-  } catch {
-    return 0
-  }
-  try {
+  return readingFile(file, 0, (fd) => {
     const chunk = Buffer.alloc(Math.max(1 << 20, 4 * line.length))
     // The end of the previous read is kept at the start of the next one, so that a line across two reads
     // is found, with the byte before it.
@@ -408,11 +401,7 @@ function resumeAfter(file: string, seen: Fingerprint | null): number {
       carried = Math.min(line.length, filled)
       chunk.copy(chunk, 0, filled - carried, filled)
     }
-  } catch {
-    return 0
-  } finally {
-    closeSync(fd)
-  }
+  })
 }
 
 function sameBytes(a: Fingerprint | null, b: Fingerprint | null): boolean {
