@@ -66,7 +66,6 @@ function redactCoverage(rules: RuleSetLike) {
   return coverage
 }
 
-/** What is wrong with one entry of an adapter's `texts`, or undefined when it is a `{ target, text }` to scan. */
 /** A texts entry read once (a getter may throw, or give another value the next time), or what is wrong with it. */
 function readPart(part: unknown): TextPart | string {
   if (part === null || typeof part !== 'object') return `is ${part === null ? 'null' : typeof part}, not { target, text }`

@@ -188,9 +188,9 @@ export class RuleSet implements RuleSetLike {
    * rules.scan(toolArguments, { target: 'tool_input' }).alert === 'dangerous'
    */
   scan(text: string, options: { target: Target }): ScanResult {
-    const plan = this.plans.get((options as { target?: Target } | undefined)?.target as Target)
+    const given = (options as { target?: unknown } | undefined)?.target
+    const plan = this.plans.get(given as Target)
     if (!plan) {
-      const given = (options as { target?: unknown } | undefined)?.target
       throw new CylestioError('SCAN_BAD_INPUT', `scan(text, { target }): ${given === undefined ? 'no target given' : `unknown target ${JSON.stringify(given)}`} (expected one of ${TARGETS.join(', ')})`)
     }
     if (typeof text !== 'string') throw new CylestioError('SCAN_BAD_INPUT', `scan(text, { target }): text must be a string, got ${text === null ? 'null' : typeof text}`)
