@@ -210,7 +210,7 @@ export class CallRecord {
   /** The adapter gave something the monitor cannot read: reported (naming the adapter and path), and the event says the call is not scanned. */
   adapterFault(problem: string): string {
     const message = `adapter '${this.ctx.adapter}', call '${this.path}': ${problem}`
-    reportFault('adapter', new TypeError(message))
+    reportFault('adapter', new TypeError(this.ctx.recorder.mask(message)))
     return message
   }
 
@@ -276,7 +276,7 @@ export class CallRecord {
       info = read()
     } catch (error) {
       const unscanned = `adapter '${this.ctx.adapter}', call '${this.path}': ${what} threw: ${errorText(error)} (not scanned)`
-      reportFault('adapter', new TypeError(unscanned, { cause: error }))
+      reportFault('adapter', new TypeError(this.ctx.recorder.mask(unscanned)))
       return { unscanned }
     }
     let fields: ResponseInfo

@@ -188,7 +188,7 @@ function interceptCall(
       // record (start and closing events, marked unscanned), rather than silently missing from the log.
       const problem = error instanceof AdapterMistake ? error.message : `request() threw: ${errorText(error)}`
       unread = `adapter '${ctx.adapter}', call '${path}': ${problem} (not scanned)`
-      reportFault('adapter', new TypeError(unread, { cause: error }))
+      reportFault('adapter', new TypeError(ctx.recorder.mask(unread)))
       request = fallbackRequest(args)
     }
     const call = new CallRecord(ctx, spec, path, request.method ?? activeHelper ?? path, request, unread)
@@ -268,13 +268,20 @@ function observeResult(result: unknown, call: CallRecord, stream: boolean): unkn
   const kind = kindOf(result)
   if (kind === 'api-promise') return observeApiPromise(result as SdkApiPromise, call, stream)
   if (kind === 'thenable') {
-    return (result as Promise<unknown>).then(
-      (value) => settle(value, call, stream),
-      (error: unknown) => {
-        call.error(error)
-        throw error
-      },
-    )
+    try {
+      return (result as Promise<unknown>).then(
+        (value) => settle(value, call, stream),
+        (error: unknown) => {
+          call.error(error)
+          throw error
+        },
+      )
+    } catch (error) {
+      // A thenable whose then() throws: the application gets it as the bare client gives it (its await
+      // fails the same way), and the call is recorded as failed.
+      call.error(error)
+      return result
+    }
   }
   return settle(result, call, stream)
 }

@@ -74,13 +74,13 @@ export class Recorder {
     } catch (error) {
       // A circular or BigInt parameter, a getter that throws: keep what can be kept, masked the same way
       // (cycles written as '[Circular]', BigInts as their digits).
-      reportFault('serialize', error)
+      reportFault('serialize', new Error(this.mask(errorText(error))))
       try {
         event = { ...envelope, data: this.sanitize(data, clean, true) }
         line = JSON.stringify(event)
       } catch (again) {
         // Still not serialisable: the event is kept, with what went wrong in place of its data.
-        event = { ...envelope, data: { unserializable: again instanceof Error ? again.message : String(again) } }
+        event = { ...envelope, data: { unserializable: this.mask(errorText(again)) } }
         line = JSON.stringify(event)
       }
     }
@@ -110,6 +110,16 @@ export class Recorder {
    * redaction rules in one pass over them all, and masked one by one only when that pass finds something.
    * Copies only the branches that change. `safe`: cycles and BigInts made serialisable too (see `transform`).
    */
+  /** `text` with the redaction rules applied: a fault's message may quote what the call held. */
+  mask(text: string): string {
+    if (!this.redact) return text
+    try {
+      return this.rules.redact(text)
+    } catch {
+      return '[message withheld: the redaction rules failed on it]'
+    }
+  }
+
   private sanitize(data: Record<string, unknown>, clean: ReadonlySet<string> | undefined, safe = false): Record<string, unknown> {
     if (!this.redact) return transform(data, 0, [], undefined, keep, safe) as Record<string, unknown>
     const pending: string[] = []
@@ -281,7 +291,7 @@ export function transform(
  * revoked Proxy) is written as `[unreadable: why]` and the others are kept, masked as ever.
  */
 function readableCopy(value: object, depth: number, ancestors: object[], key: string | undefined, onString: (s: string) => string): unknown {
-  const unreadable = (error: unknown) => `[unreadable: ${errorText(error)}]`
+  const unreadable = (error: unknown) => onString(`[unreadable: ${errorText(error)}]`)
   ancestors.push(value)
   try {
     let keys: string[]

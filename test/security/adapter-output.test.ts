@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { getMonitorHealth, MonitorBlockedError, monitor } from '../../src/index.js'
 import type { Adapter, CallSpec, MonitorEvent, MonitorOptions } from '../../src/types.js'
@@ -203,6 +204,31 @@ describe('adapter output whose reading fails', () => {
     expect(await client.chat.send({ prompt: 'hi' })).toEqual({ text: 'ok' })
     const event = await call(readLog(file), `LLM_call_${which}`)
     expect(event.data.security).toMatchObject({ unscanned: true, adapter_error: expect.stringMatching(/^adapter 'acme', call 'chat\.send': /) })
+  })
+
+  it('a client result whose then() throws is returned as the bare client returns it, and the call is recorded as failed', async () => {
+    const broken = { then() { throw new Error('then-throws') } }
+    const adapter: Adapter = { name: 'acme', calls: { 'chat.send': { request: (args) => ({ params: args[0] }) } } }
+    const file = tempLog()
+    const client = monitor({ chat: { send: (_request: { prompt: string }) => broken } }, { adapters: [adapter], store: file })
+    expect(client.chat.send({ prompt: 'hi' })).toBe(broken)
+    const llm = (await readLog(file)).filter((e) => e.channel === 'LLM')
+    expect(llm.map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_error'])
+    expect(llm[1]!.data.error).toMatchObject({ message: 'then-throws' })
+  })
+
+  it('a secret quoted by a field that cannot be read is masked in the event, and in the warning', () => {
+    const key = 'sk-ant-api03-' + 'B'.repeat(40) + 'AA'
+    const result = { text: 'ok', get extra(): string { throw new Error(`vault refused key ${key}`) } }
+    const { client, file } = acme({ request: (args) => ({ params: args[0] }), response: (r) => ({ response: r }) }, {}, result)
+    return client.chat.send({ prompt: 'hi' }).then(async () => {
+      await readLog(file)
+      const log = readFileSync(file, 'utf8')
+      expect(log).toContain('[unreadable: vault refused key [REDACTED:secrets.anthropic-api-key]]')
+      expect(log).not.toContain(key)
+      await new Promise((r) => setImmediate(r))
+      for (const w of warnings) expect(w.message).not.toContain(key)
+    })
   })
 
   it('a response with a getter that throws keeps the rest of its finish event: alert, matches, usage, and the other fields', async () => {
