@@ -88,16 +88,8 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
     out.write(EVENTS_HELP)
     return 0
   }
-  const pathProblem = logPathProblem(values.file ?? eventsFileFromEnv() ?? '.')
-  if (pathProblem !== undefined) {
-    err.write(`cylestio-monitor events: ${values.file === undefined ? 'CYLESTIO_EVENTS_FILE' : '--file'} ${pathProblem}\n`)
-    return 1
-  }
-  const file = resolve(values.file ?? defaultEventsPath())
-  if (isDirectory(file)) {
-    err.write(`cylestio-monitor events: ${file} is a directory, not an event log file (${whereFrom(values.file)})\n`)
-    return 1
-  }
+  const file = logFile('events', values.file, err)
+  if (file === undefined) return 1
   if (!values.follow && logFiles(file).length === 0) {
     err.write(`cylestio-monitor events: no event log at ${file}\n`)
     return 1
@@ -138,16 +130,8 @@ export async function statsCommand(argv: string[], io: CommandIO = {}): Promise<
     out.write(STATS_HELP)
     return 0
   }
-  const pathProblem = logPathProblem(values.file ?? eventsFileFromEnv() ?? '.')
-  if (pathProblem !== undefined) {
-    err.write(`cylestio-monitor stats: ${values.file === undefined ? 'CYLESTIO_EVENTS_FILE' : '--file'} ${pathProblem}\n`)
-    return 1
-  }
-  const file = resolve(values.file ?? defaultEventsPath())
-  if (isDirectory(file)) {
-    err.write(`cylestio-monitor stats: ${file} is a directory, not an event log file (${whereFrom(values.file)})\n`)
-    return 1
-  }
+  const file = logFile('stats', values.file, err)
+  if (file === undefined) return 1
   if (logFiles(file).length === 0) {
     err.write(`cylestio-monitor stats: no event log at ${file}\n`)
     return 1
@@ -159,6 +143,24 @@ export async function statsCommand(argv: string[], io: CommandIO = {}): Promise<
   }
   out.write(statsTable(rows))
   return 0
+}
+
+/**
+ * The log a command reads: `--file`, else as for `monitor()`; undefined (the problem written to `err`)
+ * when that path ends with a slash, is padded with blanks or is a directory.
+ */
+function logFile(command: string, given: string | undefined, err: { write(text: string): unknown }): string | undefined {
+  const problem = logPathProblem(given ?? eventsFileFromEnv() ?? '.')
+  if (problem !== undefined) {
+    err.write(`cylestio-monitor ${command}: ${given === undefined ? 'CYLESTIO_EVENTS_FILE' : '--file'} ${problem}\n`)
+    return undefined
+  }
+  const file = resolve(given ?? defaultEventsPath())
+  if (isDirectory(file)) {
+    err.write(`cylestio-monitor ${command}: ${file} is a directory, not an event log file (${whereFrom(given)})\n`)
+    return undefined
+  }
+  return file
 }
 
 /** Where the log's path came from, for a message about it. */

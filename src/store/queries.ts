@@ -6,7 +6,7 @@ import type { MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
 import { defaultEventsPath, logFiles } from './files.js'
 import { type CallEnd, finishReader } from './finish-fields.js'
-import { type Needle, parseLine, scanBytes, scanBytesBackward, scanLines } from './scan.js'
+import { lineValue, type Needle, parseLine, scanBytes, scanBytesBackward, scanLines } from './scan.js'
 import { flushLog } from './sinks.js'
 
 /**
@@ -78,12 +78,8 @@ function lineTime(line: string): number {
     const t = Date.parse(line.slice(i + 13, line.indexOf('"', i + 13)))
     if (!Number.isNaN(t)) return t
   }
-  try {
-    const { timestamp } = JSON.parse(line.charCodeAt(0) === 0xfeff ? line.slice(1) : line) as { timestamp?: unknown }
-    return typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN
-  } catch {
-    return Number.NaN
-  }
+  const timestamp = (lineValue(line) as { timestamp?: unknown } | null | undefined)?.timestamp
+  return typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN
 }
 
 /**
@@ -442,11 +438,8 @@ function samePath(path: string, fd: number): boolean {
 
 /** The agent of a line, parsed only when the line names one. */
 function agentAt(line: string): string | undefined {
-  try {
-    return (JSON.parse(line.charCodeAt(0) === 0xfeff ? line.slice(1) : line) as MonitorEvent).agent_id
-  } catch {
-    return undefined
-  }
+  const agent = (lineValue(line) as { agent_id?: unknown } | null | undefined)?.agent_id
+  return typeof agent === 'string' ? agent : undefined
 }
 
 /**

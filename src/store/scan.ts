@@ -288,11 +288,8 @@ function readError(file: string, error: unknown): Error {
  * @internal
  */
 export function parseLine(line: string, file: string): MonitorEvent | null {
-  if (line.charCodeAt(0) === 0xfeff) line = line.slice(1)
-  let value: unknown
-  try {
-    value = JSON.parse(line)
-  } catch {
+  const value = lineValue(line)
+  if (value === undefined) {
     reportFault('event-log-read', new Error(`${file}: skipped a line that is not JSON (${line.slice(0, 40)}…)`))
     return null
   }
@@ -301,6 +298,15 @@ export function parseLine(line: string, file: string): MonitorEvent | null {
     return null
   }
   return value
+}
+
+/** A line's JSON value (a byte-order mark before it skipped), or undefined when it is not JSON; reports nothing. @internal */
+export function lineValue(line: string): unknown {
+  try {
+    return JSON.parse(line.charCodeAt(0) === 0xfeff ? line.slice(1) : line)
+  } catch {
+    return undefined
+  }
 }
 
 /** The envelope readers rely on: an object with an `event` name; the other envelope fields, when there, of their types. @internal */
