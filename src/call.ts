@@ -319,7 +319,10 @@ export class CallRecord {
   closeUnparsed(how: 'raw' | 'unread', extra: Record<string, unknown> | undefined, parsed: () => boolean): void {
     if (this.closed) return
     this.cancelPending()
-    const data = { duration_ms: round(performance.now() - this.started), ...extra, ...(how === 'raw' ? { raw_response: true } : { response_unread: true }) }
+    const data: Record<string, unknown> = { duration_ms: round(performance.now() - this.started) }
+    addFields(data, extra)
+    if (how === 'raw') data.raw_response = true
+    else data.response_unread = true
     const finish = () => {
       this.cancelPending()
       if (this.closed || parsed()) return
@@ -399,7 +402,10 @@ export class CallRecord {
     }
     if (completed === undefined || completed.length === 0) return undefined
     if (scanTexts(this.ctx.rules, completed).alert !== 'dangerous') return undefined
-    return this.endStream(false, { ...extra, blocked_mid_stream: true })
+    const data: Record<string, unknown> = {}
+    addFields(data, extra)
+    data.blocked_mid_stream = true
+    return this.endStream(false, data)
   }
 
   /** The stream ended (`partial`: the user stopped reading it before its end). */
@@ -412,7 +418,11 @@ export class CallRecord {
     const accumulator = this.accumulator
     const info: ReadInfo = accumulator ? this.checked("the stream accumulator's result()", () => accumulator.result()) : { unscanned: this.streamLost ?? 'the stream was not read' }
     const ttft = this.firstTokenAt === undefined ? null : round(this.firstTokenAt - this.started)
-    return this.close(info, { ...extra, time_to_first_token_ms: ttft, ...(partial ? { partial: true } : {}) })
+    const data: Record<string, unknown> = {}
+    addFields(data, extra)
+    data.time_to_first_token_ms = ttft
+    if (partial) data.partial = true
+    return this.close(info, data)
   }
 
   /**
@@ -452,13 +462,11 @@ export class CallRecord {
     this.closed = true
     this.cancelPending()
     openCalls.delete(this)
-    const data: Record<string, unknown> = {
-      method: this.method,
-      ...(this.request.model === undefined ? {} : { model: this.request.model }),
-      duration_ms: round(performance.now() - this.started),
-      ...extra,
-      error: describeError(error),
-    }
+    const data: Record<string, unknown> = { method: this.method }
+    if (this.request.model !== undefined) data.model = this.request.model
+    data.duration_ms = round(performance.now() - this.started)
+    addFields(data, extra)
+    data.error = describeError(error)
     if (this.accumulator) {
       try {
         data.partial_response = this.accumulator.result().response
@@ -477,26 +485,42 @@ export class CallRecord {
     const scan = scanTexts(ctx.rules, info.texts)
     const unscanned = info.unscanned ?? (scan.invalid === undefined ? undefined : this.adapterFault(`the response's ${scan.invalid} (not scanned)`))
     const model = modelOf(info.response) ?? this.request.model
-    const event = ctx.recorder.record('LLM_call_finish', scan.alert === 'none' && unscanned === undefined ? 'info' : 'warning', this.id, {
-      // The adapter's extra fields first: they never replace what the monitor itself records.
-      ...info.data,
-      method: this.method,
-      ...(model === undefined ? {} : { model }),
-      duration_ms: round(performance.now() - this.started),
-      ...extra,
-      response: info.response ?? null,
-      usage: info.usage ?? null,
-      // A response whose body the monitor did not read was not judged: it has no alert. Nor has one
-      // whose adapter reader failed (nothing of it was read); one with some texts unreadable has the
-      // alert of the others.
-      ...(this.raw ? {} : info.unscanned !== undefined ? { security: securityOf(scan.matches, unscanned) } : { alert: scan.alert, security: securityOf(scan.matches, unscanned) }),
-    }, undefined, scan.clean)
+    // Built field by field, not with spreads: V8 makes an object literal of several spreads here several
+    // times slower (measured: 4.3 µs against 0.4 µs a call, bench/overhead.mjs).
+    // The adapter's extra fields first: they never replace what the monitor itself records.
+    const data: Record<string, unknown> = {}
+    addFields(data, info.data)
+    data.method = this.method
+    if (model !== undefined) data.model = model
+    data.duration_ms = round(performance.now() - this.started)
+    addFields(data, extra)
+    data.response = info.response ?? null
+    data.usage = info.usage ?? null
+    // A response whose body the monitor did not read was not judged: it has no alert. Nor has one whose
+    // adapter reader failed (nothing of it was read); one with some texts unreadable has the alert of the others.
+    if (!this.raw) {
+      if (info.unscanned === undefined) data.alert = scan.alert
+      data.security = securityOf(scan.matches, unscanned)
+    }
+    const event = ctx.recorder.record('LLM_call_finish', scan.alert === 'none' && unscanned === undefined ? 'info' : 'warning', this.id, data, undefined, scan.clean)
     this.closingEvent = event
     if (scan.alert === 'dangerous' && ctx.blockDangerousResponses) {
       ctx.recorder.flushNow()
       return new MonitorBlockedError(scan.matches, event)
     }
     return undefined
+  }
+}
+
+/**
+ * Copies `source`'s own enumerable fields onto `target`, as a spread would (a field named `__proto__` stays a
+ * field, not the prototype).
+ */
+function addFields(target: Record<string, unknown>, source: Record<string, unknown> | undefined): void {
+  if (source === undefined || source === null) return
+  for (const key of Object.keys(source)) {
+    if (key === '__proto__') Object.defineProperty(target, key, { value: source[key], enumerable: true, writable: true, configurable: true })
+    else target[key] = source[key]
   }
 }
 

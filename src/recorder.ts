@@ -62,25 +62,28 @@ export class Recorder {
     channel = this.channel,
     clean?: ReadonlySet<string>,
   ): MonitorEvent {
-    const envelope: Omit<MonitorEvent, 'data'> =
+    const timestamp = isoNow()
+    // The event is made whole in one literal, its fields in their order: `{ ...envelope, data }` cost a
+    // microsecond more an event (bench/overhead.mjs).
+    const eventWith = (data: Record<string, unknown>): MonitorEvent =>
       callId === undefined
-        ? { event: name, channel, level, agent_id: this.agentId, timestamp: isoNow() }
-        : { event: name, channel, level, agent_id: this.agentId, call_id: callId, timestamp: isoNow() }
+        ? { event: name, channel, level, agent_id: this.agentId, timestamp, data }
+        : { event: name, channel, level, agent_id: this.agentId, call_id: callId, timestamp, data }
     let event: MonitorEvent
     let line: string
     try {
-      event = { ...envelope, data: this.sanitize(data, clean) }
+      event = eventWith(this.sanitize(data, clean))
       line = JSON.stringify(event)
     } catch (error) {
       // A circular or BigInt parameter, a getter that throws: keep what can be kept, masked the same way
       // (cycles written as '[Circular]', BigInts as their digits).
       reportFault('serialize', new Error(this.mask(errorText(error))))
       try {
-        event = { ...envelope, data: this.sanitize(data, clean, true) }
+        event = eventWith(this.sanitize(data, clean, true))
         line = JSON.stringify(event)
       } catch (again) {
         // Still not serialisable: the event is kept, with what went wrong in place of its data.
-        event = { ...envelope, data: { unserializable: this.mask(errorText(again)) } }
+        event = eventWith({ unserializable: this.mask(errorText(again)) })
         line = JSON.stringify(event)
       }
     }

@@ -52,6 +52,32 @@ describe('a custom client through an adapter', () => {
     expect(events[1]!.data).toMatchObject({ usage: { input_tokens: 11, output_tokens: 7 }, response: { text: 'echo: hello there' } })
   })
 
+  it("keeps the adapter's extra fields in the finish event in their order, one named __proto__ as a field", async () => {
+    const file = tempLog()
+    const withData: Adapter = {
+      ...acme,
+      calls: {
+        'chat.send': {
+          ...acme.calls['chat.send']!,
+          response: (result) => ({
+            response: result,
+            // JSON.parse makes `__proto__` an own field, as a service's JSON would.
+            data: JSON.parse('{"region":"eu-west","__proto__":{"polluted":true},"method":"not this one","duration_ms":-1}') as Record<string, unknown>,
+          }),
+        },
+      },
+    }
+    const client = monitor(new AcmeClient(), { adapters: [withData], store: file })
+    await client.chat.send({ model: 'acme-1', prompt: 'hello there' })
+    const finish = (await readLog(file)).find((e) => e.event === 'LLM_call_finish')!
+    // The monitor's own fields win over the adapter's; the adapter's come first, as it gave them.
+    expect(Object.keys(finish.data).slice(0, 4)).toEqual(['region', '__proto__', 'method', 'duration_ms'])
+    expect(finish.data.method).toBe('chat.send')
+    expect(finish.data.duration_ms).toBeGreaterThanOrEqual(0)
+    expect(Object.getOwnPropertyDescriptor(finish.data, '__proto__')?.value).toEqual({ polluted: true })
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined()
+  })
+
   it('blocks a dangerous prompt before the client sees it', async () => {
     const bare = new AcmeClient()
     const client = monitor(bare, { adapters: [acme], store: false })
