@@ -320,29 +320,34 @@ function observeApiPromise(promise: SdkApiPromise, observed: CallRecord, stream:
   const parse = promise.parseResponse
   const asResponse = promise.asResponse
   const responseProps = promise._responseProps
-  /** The call whose response is being parsed, let go of. */
-  const release = (): CallRecord => {
+  /** The response is being parsed: the parser is put back and the hooks let go of the call. */
+  const release = (): void => {
     if (promise.parseResponse === parseHook) promise.parseResponse = parse
-    const released = call ?? observed
     call = undefined
-    return released
   }
   const parseHook = function (this: unknown, client: unknown, props: unknown): unknown {
+    const current = call
+    // A parser read off the promise earlier and called after the parse (the SDK calls it once).
+    if (!current) return parse.call(this, client, props)
     parsing = true
     let parsedValue: unknown
     try {
       parsedValue = parse.call(this, client, props)
     } catch (error) {
-      return release().onFailure(error)
+      release()
+      return current.onFailure(error)
     }
     return Promise.resolve(parsedValue).then(
       (value) => {
-        const closing = release()
+        release()
         // The SDKs put the request id on what they parse; a stream has only the header's.
         const id = (value as { _request_id?: unknown } | null)?._request_id
-        return settle(value, closing, stream, requestId(typeof id === 'string' ? id : undefined, props))
+        return settle(value, current, stream, requestId(typeof id === 'string' ? id : undefined, props))
       },
-      (error: unknown) => release().onFailure(error),
+      (error: unknown) => {
+        release()
+        return current.onFailure(error)
+      },
     )
   }
   // `.asResponse()` hands the raw body to the user, and `_responseProps()` to whoever parses it (a message

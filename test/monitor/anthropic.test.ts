@@ -1,7 +1,9 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { demoAnswer, startDemoServer, type DemoServer } from '../../src/demo/server.js'
-import { monitor, MonitorBlockedError } from '../../src/index.js'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { anthropicAdapter, monitor, MonitorBlockedError, type Adapter } from '../../src/index.js'
 import { fakeFetch, readLog, tempLog } from '../helpers.js'
 
 let server: DemoServer
@@ -188,6 +190,37 @@ describe('monitor(new Anthropic())', () => {
       expect(await read(client, wrap)).toEqual(await read(bare, wrap))
     }
     await expectFinishedCalls(file, 2)
+  })
+
+  it('lets go of a call once its response is parsed, though the application keeps the promise, and asResponse() still works on it', async () => {
+    // Whatever the call record holds (here, the texts the adapter read) must not live as long as the promise.
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const spec = anthropicAdapter.calls['messages.create']!
+    let texts: WeakRef<object> | undefined
+    const watching: Adapter = {
+      ...anthropicAdapter,
+      calls: {
+        ...anthropicAdapter.calls,
+        'messages.create': {
+          ...spec,
+          request: (args, options) => {
+            const info = spec.request(args, options)
+            texts = new WeakRef(info.texts!)
+            return info
+          },
+        },
+      },
+    }
+    const client = monitor(new Anthropic({ apiKey: 'sk-ant-test', baseURL: server.url, maxRetries: 0 }), { adapters: [watching], store: false })
+    const kept = client.messages.create(ask('Hello there'))
+    expect((await kept).content).toEqual([{ type: 'text', text: demoAnswer('Hello there') }])
+    for (let i = 0; i < 3 && texts!.deref() !== undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      gc()
+    }
+    expect(texts!.deref()).toBeUndefined()
+    expect((await kept.asResponse()).status).toBe(200)
   })
 
   it('keeps asResponse() and parseResponse working when called through a Proxy of the promise or detached', async () => {
