@@ -127,7 +127,8 @@ export class Recorder {
     if (!this.redact) return transform(data, 0, [], undefined, keep, safe) as Record<string, unknown>
     const pending: string[] = []
     let out = transform(data, 0, [], undefined, (s) => {
-      if (!clean?.has(s) && !this.knownClean.has(s)) pending.push(s)
+      // Field names and short values recur: most are found in `knownClean`, so it is asked first.
+      if (!this.knownClean.has(s) && !clean?.has(s)) pending.push(s)
       return s
     }, safe)
     if (pending.length > 0) {
