@@ -178,6 +178,21 @@ describe('monitor(new Anthropic())', () => {
     expect(closing[0]!.data.partial).toBe(true)
   })
 
+  it("closes a stream: true call never read when the request's own signal aborts it", async () => {
+    const { client, file } = setup()
+    const user = new AbortController()
+    const stream = await client.messages.create({ ...ask('Write a haiku about monitoring.'), stream: true }, { signal: user.signal })
+    user.abort()
+    // The SDK passes the abort on to the stream's own controller, which the monitor watches.
+    expect(stream.controller.signal.aborted).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const events = await readLog(file)
+    const start = events.find((e) => e.event === 'LLM_call_start')!
+    const closing = events.filter((e) => e.call_id === start.call_id && e.event !== 'LLM_call_start')
+    expect(closing.map((e) => e.event)).toEqual(['LLM_call_finish'])
+    expect(closing[0]!.data.partial).toBe(true)
+  })
+
   it('records a stream read through a Proxy of it, or an object made from it, like the stream itself', async () => {
     const { client, bare, file } = setup()
     const read = async (c: Anthropic, wrap: (s: object) => object) => {

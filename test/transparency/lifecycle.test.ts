@@ -139,3 +139,43 @@ describe('a streamed result the monitor cannot watch', () => {
     expect(events[1]!.data).toMatchObject({ stream_unwatched: true, response: null, security: { unscanned: true } })
   })
 })
+
+describe('a stream aborted before it is read', () => {
+  const adapter: Adapter = {
+    name: 'aborting',
+    calls: {
+      'chat.stream': {
+        request: (args) => ({ params: args[0], texts: [], stream: true }),
+        stream: () => ({ push: () => true, result: () => ({ response: 'assembled' }) }),
+      },
+    },
+  }
+  /** A stream with its own controller, as the SDKs' streams have; `frozen`: one whose methods cannot be replaced. */
+  const streamWith = (controller: AbortController) => ({
+    controller,
+    async *[Symbol.asyncIterator]() {
+      yield 'a'
+    },
+  })
+
+  for (const frozen of [false, true]) {
+    it(`gets one closing event, partial, when its ${frozen ? 'frozen ' : ''}controller aborts it; abort() behaves as the bare one`, async () => {
+      const file = tempLog()
+      const controller = new AbortController()
+      if (frozen) Object.freeze(controller)
+      const c = monitor({ chat: { stream: async (_request: unknown) => streamWith(controller) } }, { adapters: [adapter], store: file })
+      const stream = await c.chat.stream({ prompt: 'hi' })
+      expect(stream.controller).toBe(controller)
+      expect(Object.keys(controller)).toEqual([])
+      const reason = new Error('stop')
+      expect(stream.controller.abort(reason)).toBeUndefined()
+      expect(controller.signal.aborted).toBe(true)
+      expect(controller.signal.reason).toBe(reason)
+      stream.controller.abort() // a second abort changes nothing, and closes nothing twice
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      const events = llm(await readLog(file))
+      expect(events.map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
+      expect(events[1]!.data.partial).toBe(true)
+    })
+  }
+})
