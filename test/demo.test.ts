@@ -21,7 +21,7 @@ describe('cylestio-monitor demo', () => {
       cwd: root,
       env: { ...process.env, CYLESTIO_EVENTS_FILE: file },
     })
-    expect(stdout).toMatch(/event\s+method\s+alert\s+model\s+tokens in\/out\s+duration/)
+    expect(stdout).toMatch(/time \(UTC\)\s+event\s+method\s+alert\s+model\s+tokens in\/out\s+duration/)
     expect(stdout).toContain(file)
     expect(stdout).toContain('never left the process')
 

@@ -410,7 +410,7 @@ function sameBytes(a: Fingerprint | null, b: Fingerprint | null): boolean {
   return a !== null && b !== null && a.whole === b.whole && a.bytes.equals(b.bytes)
 }
 
-const EVENT_COLUMNS = ['TIME', 'AGENT', 'EVENT', 'ALERT', 'MODEL', 'TOKENS', 'DURATION']
+const EVENT_COLUMNS = ['TIME (UTC)', 'AGENT', 'EVENT', 'ALERT', 'MODEL', 'TOKENS', 'DURATION']
 /** Widths used when rows arrive one by one (`--follow`). */
 const FOLLOW_WIDTHS = [23, 14, 18, 10, 26, 12, 8]
 

@@ -150,6 +150,6 @@ export function eventTable(events: MonitorEvent[]): string {
       e.event === 'LLM_call_error' ? `${d.error?.status ?? ''} ${d.error?.name ?? ''}`.trim() : e.event === 'LLM_call_blocked' ? String(d.reason ?? '') : '',
     ]
   })
-  const head = ['time', 'event', 'method', 'alert', 'model', 'tokens in/out', 'duration', 'note']
+  const head = ['time (UTC)', 'event', 'method', 'alert', 'model', 'tokens in/out', 'duration', 'note']
   return table(head, rows.map((row) => row.map((cell) => truncate(cell, 48))), { underline: true }).trimEnd()
 }

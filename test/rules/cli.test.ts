@@ -107,6 +107,28 @@ describe('cylestio-monitor rules', () => {
       ['x.wrong', 'match'],
       ['x.wrong', 'no_match'],
     ])
+    expect(report.untested).toEqual([])
+  })
+
+  it('test says which rules have no tests at all, without failing', async () => {
+    const file = write('untested.yaml', `rules:
+  - id: x.untested
+    severity: suspicious
+    targets: [user]
+    keywords: ['frobnicate']
+  - id: x.tested
+    severity: suspicious
+    targets: [user]
+    keywords: ['wibble']
+    tests:
+      match: ['a wibble']
+`)
+    const text = await run('test', file)
+    expect(text.code).toBe(0)
+    expect(text.out).toBe('2 rules, 1 test, 0 failed\n')
+    expect(text.err).toBe(`warning: x.untested (${file}) has no tests: add \`tests:\` with \`match\` and \`no_match\` examples\n`)
+    const json = await run('test', file, '--json')
+    expect(JSON.parse(json.out)).toMatchObject({ ok: true, rules: 2, tests: 1, untested: [{ rule_id: 'x.untested', file }] })
   })
 
   it('check shows which rules fire at a target, with excerpts', async () => {

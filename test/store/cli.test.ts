@@ -57,7 +57,7 @@ describe('cylestio-monitor events', () => {
     const { code, out } = await run(eventsCommand, ['--file', file, '--type', 'LLM_call_finish', '--agent', 'agent-1'])
     expect(code).toBe(0)
     const lines = out.trimEnd().split('\n')
-    expect(lines[0].split(/\s{2,}/)).toEqual(['TIME', 'AGENT', 'EVENT', 'ALERT', 'MODEL', 'TOKENS', 'DURATION'])
+    expect(lines[0].split(/\s{2,}/)).toEqual(['TIME (UTC)', 'AGENT', 'EVENT', 'ALERT', 'MODEL', 'TOKENS', 'DURATION'])
     const expected = events.filter((e) => e.event === 'LLM_call_finish' && e.agent_id === 'agent-1')
     expect(lines).toHaveLength(1 + expected.length)
     const e = expected[0]
