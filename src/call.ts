@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { MonitorBlockedError } from './errors.js'
 import { errorText, reportFault } from './faults.js'
+import { addFields, setField } from './fields.js'
+import { asSent } from './adapters/tool-input.js'
 import type { Recorder } from './recorder.js'
 import { settleBeforeFlush } from './store/index.js'
 import { TARGETS } from './types.js'
@@ -220,12 +222,23 @@ export class CallRecord {
     const scan = scanTexts(ctx.rules, request.texts)
     if (scan.invalid !== undefined) this.unread ??= this.adapterFault(`request() returned ${scan.invalid} (not scanned)`)
     let data: Record<string, unknown>
+    /** Request parameters named like a field of the monitor's own and holding another value (kept, not lost). */
+    let shadowed: Record<string, unknown> | undefined
     try {
       data = { method: this.method }
       if (request.model !== undefined) data.model = request.model
-      const params = request.params
-      if (params !== null && typeof params === 'object' && !Array.isArray(params)) Object.assign(data, params)
-      else data.params = params
+      // The parameters as a client that serialises them with JSON sends them (a `toJSON` of theirs is honoured).
+      const params = asSent(request.params, '')
+      if (params !== null && typeof params === 'object' && !Array.isArray(params)) {
+        shadowed = addFields(data, params as Record<string, unknown>, START_FIELDS)
+        for (const key of LATER_FIELDS) {
+          if (Object.prototype.hasOwnProperty.call(data, key)) {
+            setField((shadowed ??= {}), key, data[key])
+            delete data[key]
+          }
+        }
+      } else data.params = params
+      if (data.stream !== undefined && data.stream !== (request.stream === true)) setField((shadowed ??= {}), 'stream', data.stream)
       data.stream = request.stream === true
     } catch (error) {
       // Parameters that cannot be read (a getter that throws, a revoked proxy): the call is still recorded,
@@ -243,12 +256,14 @@ export class CallRecord {
       data.reason = `dangerous content: ${ruleIds(scan.matches, 'dangerous')}`
       data.alert = 'dangerous'
       data.security = securityOf(scan.matches, this.unread)
+      if (shadowed) data.shadowed_params = shadowed
       const event = ctx.recorder.record('LLM_call_blocked', 'warning', this.id, data, undefined, scan.clean)
       ctx.recorder.flushNow()
       return new MonitorBlockedError(scan.matches, event)
     }
     data.alert = scan.alert
     data.security = securityOf(scan.matches, this.unread)
+    if (shadowed) data.shadowed_params = shadowed
     ctx.recorder.record('LLM_call_start', scan.alert === 'none' && this.unread === undefined ? 'info' : 'warning', this.id, data, undefined, scan.clean)
     openCalls.add(this)
     closeAtExit()
@@ -351,6 +366,14 @@ export class CallRecord {
   /** Closed as a raw response before its body was parsed: the parsed body, when it comes, is still judged. */
   private raw = false
   private closingEvent: MonitorEvent | undefined
+
+  /**
+   * A second parse of the response, after the first closed the call: its value is blocked when dangerous
+   * (`blockDangerousResponses`); nothing more is recorded.
+   */
+  judgeAgain(result: unknown): MonitorBlockedError | undefined {
+    return this.judgeLate(this.read(result))
+  }
 
   /** A dangerous response read after the call closed is blocked all the same (nothing more is recorded). */
   private judgeLate(info: ReadInfo): MonitorBlockedError | undefined {
@@ -474,7 +497,7 @@ export class CallRecord {
         reportFault('adapter', e)
       }
     }
-    this.ctx.recorder.record('LLM_call_error', 'error', this.id, data)
+    this.closingEvent = this.ctx.recorder.record('LLM_call_error', 'error', this.id, data)
   }
 
   private close(info: ReadInfo, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
@@ -498,29 +521,23 @@ export class CallRecord {
     data.usage = info.usage ?? null
     // A response whose body the monitor did not read was not judged: it has no alert. Nor has one whose
     // adapter reader failed (nothing of it was read); one with some texts unreadable has the alert of the others.
+    // One read raw reached the application unscanned, which the event says, as a warning; one that nobody
+    // read reached no one.
+    let level: MonitorEvent['level'] = scan.alert === 'none' && unscanned === undefined ? 'info' : 'warning'
     if (!this.raw) {
       if (info.unscanned === undefined) data.alert = scan.alert
       data.security = securityOf(scan.matches, unscanned)
+    } else if (data.raw_response === true) {
+      data.security = { matches: [], unscanned: true }
+      level = 'warning'
     }
-    const event = ctx.recorder.record('LLM_call_finish', scan.alert === 'none' && unscanned === undefined ? 'info' : 'warning', this.id, data, undefined, scan.clean)
+    const event = ctx.recorder.record('LLM_call_finish', level, this.id, data, undefined, scan.clean)
     this.closingEvent = event
     if (scan.alert === 'dangerous' && ctx.blockDangerousResponses) {
       ctx.recorder.flushNow()
       return new MonitorBlockedError(scan.matches, event)
     }
     return undefined
-  }
-}
-
-/**
- * Copies `source`'s own enumerable fields onto `target`, as a spread would (a field named `__proto__` stays a
- * field, not the prototype).
- */
-function addFields(target: Record<string, unknown>, source: Record<string, unknown> | undefined): void {
-  if (source === undefined || source === null) return
-  for (const key of Object.keys(source)) {
-    if (key === '__proto__') Object.defineProperty(target, key, { value: source[key], enumerable: true, writable: true, configurable: true })
-    else target[key] = source[key]
   }
 }
 
@@ -545,6 +562,15 @@ function ruleIds(matches: RuleMatch[], severity: RuleMatch['severity']): string 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000
 }
+
+/**
+ * The start event's own fields. `method` and `model` come before the request's parameters, which are
+ * written among them; the others are written after them. A parameter of the same name and another value
+ * is kept in `shadowed_params` (a custom client's own `method: 'POST'`, say), so that the call's events
+ * agree on what the monitor records and nothing that was sent is lost.
+ */
+const START_FIELDS: ReadonlySet<string> = new Set(['method', 'model'])
+const LATER_FIELDS = ['alert', 'security', 'reason', 'shadowed_params'] as const
 
 /** What the error event says of an error: the SDKs' errors carry status, request id and type. @internal */
 export function describeError(error: unknown): Record<string, unknown> {

@@ -325,10 +325,24 @@ function observeApiPromise(promise: SdkApiPromise, observed: CallRecord, stream:
     if (promise.parseResponse === parseHook) promise.parseResponse = parse
     call = undefined
   }
+  /** The first parse through the hook: it closes the call. */
+  let first: Promise<unknown> | undefined
   const parseHook = function (this: unknown, client: unknown, props: unknown): unknown {
     const current = call
     // A parser read off the promise earlier and called after the parse (the SDK calls it once).
     if (!current) return parse.call(this, client, props)
+    if (first) {
+      // Another parse of the same response while the first runs (`_thenUnwrap()` and the promise itself
+      // both awaited): the first closes the call; this one's failure is its own (the body is read once),
+      // and a value it gets is judged all the same, once the call is closed.
+      const own = first.then(undefined, () => undefined)
+      return Promise.resolve(parse.call(this, client, props)).then(async (value) => {
+        await own
+        const blocked = current.judgeAgain(value)
+        if (blocked) throw blocked
+        return value
+      })
+    }
     parsing = true
     let parsedValue: unknown
     try {
@@ -337,7 +351,7 @@ function observeApiPromise(promise: SdkApiPromise, observed: CallRecord, stream:
       release()
       return current.onFailure(error)
     }
-    return Promise.resolve(parsedValue).then(
+    first = Promise.resolve(parsedValue).then(
       (value) => {
         release()
         // The SDKs put the request id on what they parse; a stream has only the header's.
@@ -349,6 +363,7 @@ function observeApiPromise(promise: SdkApiPromise, observed: CallRecord, stream:
         return current.onFailure(error)
       },
     )
+    return first
   }
   // `.asResponse()` hands the raw body to the user, and `_responseProps()` to whoever parses it (a message
   // thread's stream parses it itself); unless this promise's own parse starts too, the call still gets its
@@ -370,7 +385,7 @@ function observeApiPromise(promise: SdkApiPromise, observed: CallRecord, stream:
       return read.call(this).then((props) => {
         const signal = props?.controller?.signal
         if (!call || parsed()) return props
-        if (watchSseBody(props?.response, call, signal instanceof AbortSignal ? signal : undefined, responseFacts(props))) parsing = true
+        if (watchSseBody(props, call, signal instanceof AbortSignal ? signal : undefined, responseFacts(props))) parsing = true
         else call.closeUnparsed('raw', responseFacts(props), parsed)
         return props
       })

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { errorText, reportFault } from './faults.js'
+import { setField } from './fields.js'
 import { JsonlEventLog } from './store/jsonl-event-log.js'
 import type { EventSink, MonitorEvent, RuleSetLike } from './types.js'
 
@@ -281,7 +282,7 @@ export function transform(
     if (renamed) {
       const source = out ?? (value as Record<string, unknown>)
       const copy: Record<string, unknown> = {}
-      for (const k of keys) copy[renamed.get(k) ?? k] = source[k]
+      for (const k of keys) setField(copy, renamed.get(k) ?? k, source[k])
       return copy
     }
     return out ?? value
@@ -320,11 +321,13 @@ function readableCopy(value: object, depth: number, ancestors: object[], key: st
     }
     const copy: Record<string, unknown> = {}
     for (const k of keys) {
+      let next: unknown
       try {
-        copy[onString(k)] = transform((value as Record<string, unknown>)[k], depth + 1, ancestors, k, onString, true)
+        next = transform((value as Record<string, unknown>)[k], depth + 1, ancestors, k, onString, true)
       } catch (error) {
-        copy[onString(k)] = unreadable(error)
+        next = unreadable(error)
       }
+      setField(copy, onString(k), next)
     }
     return copy
   } finally {

@@ -11,16 +11,41 @@ import type { CallRecord } from './call.js'
 const EVENT_END = /\r\n\r\n|\n\n|\r\r/g
 
 /**
- * Puts a watching body on `response` (an own `body` property: the response object, its status, headers
- * and URL stay the SDK's own) and starts the call's stream. Returns false when there is no body to watch
- * or the adapter reads no streams.
+ * Puts a watching body in place of `props.response`'s and starts the call's stream. The response is replaced
+ * by one of the same status, headers and URL whose body is the watched one, so that every way of reading it
+ * (`body`, `text()`, `json()`, `arrayBuffer()`, `clone()`) reads through the watch; where that cannot be
+ * made, the watched body is put on the response itself (an own `body` property). Returns false when there is
+ * no body to watch or the adapter reads no streams.
  */
-export function watchSseBody(response: unknown, call: CallRecord, signal: AbortSignal | undefined, extra?: Record<string, unknown>): boolean {
+export function watchSseBody(props: unknown, call: CallRecord, signal: AbortSignal | undefined, extra?: Record<string, unknown>): boolean {
+  const response = (props as { response?: unknown } | null)?.response
   const body = (response as { body?: unknown } | null)?.body
   if (!(body instanceof ReadableStream) || body.locked || !call.beginStream()) return false
   const watched = watchedBody(body as ReadableStream<Uint8Array>, call, signal, extra)
+  const replaced = response instanceof Response ? responseWith(response, watched) : undefined
+  if (replaced) {
+    try {
+      ;(props as { response: unknown }).response = replaced
+      if ((props as { response: unknown }).response === replaced) return true
+    } catch {
+      // Props that cannot be written: the body goes on the response itself.
+    }
+  }
   Object.defineProperty(response, 'body', { configurable: true, enumerable: false, value: watched })
   return true
+}
+
+/** A response like `original` (status, headers, URL, redirect and type), with `body` as its body. */
+function responseWith(original: Response, body: ReadableStream<Uint8Array>): Response | undefined {
+  try {
+    const copy = new Response(body, { status: original.status, statusText: original.statusText, headers: original.headers })
+    for (const key of ['url', 'redirected', 'type'] as const) {
+      Object.defineProperty(copy, key, { configurable: true, enumerable: false, value: original[key] })
+    }
+    return copy
+  } catch {
+    return undefined
+  }
 }
 
 function watchedBody(body: ReadableStream<Uint8Array>, call: CallRecord, signal: AbortSignal | undefined, extra?: Record<string, unknown>): ReadableStream<Uint8Array> {

@@ -23,6 +23,8 @@ export function eventsFileFromEnv(): string | undefined {
  */
 export function logPathProblem(path: string): string | undefined {
   if (/[/\\]$/.test(path)) return `ends with a slash (${JSON.stringify(path)}), so it names a folder; give the path of the event log file, e.g. ${join(path, 'cylestio-events.jsonl')}`
+  // The file system refuses such a path at every write: every event would be dropped.
+  if (path.includes('\0')) return `holds a NUL character (${JSON.stringify(path)}), which no file name can hold`
   if (path.trim() !== path) return `starts or ends with blanks (${JSON.stringify(path)}); remove them, or the file's name would hold them`
   return undefined
 }

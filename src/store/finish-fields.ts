@@ -34,7 +34,7 @@ const OUTPUT_TOKENS = bytes('output_tokens')
 
 /** What `getAgentStats` reads of an event that ends a call; filled in place, one object per query. @internal */
 export interface CallEnd {
-  agent_id: string
+  agent_id: unknown
   kind: string
   model: unknown
   input_tokens: unknown

@@ -210,6 +210,7 @@ export async function searchEvents(text: string, options: QueryOptions = {}): Pr
 
 /** Calls of one agent with one model. */
 export interface AgentStats {
+  /** `'unknown'` when the events do not name one. */
   agent_id: string
   /** `'unknown'` when the events do not name one. */
   model: string
@@ -243,8 +244,10 @@ export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'fil
   // Agent, then model: the names come from a cache, the same string objects line after line.
   const byAgent = new Map<string, Map<string, Group>>()
   const groups: Group[] = []
-  const add = ({ agent_id, kind, model: m, input_tokens, output_tokens, duration_ms }: CallEnd): void => {
+  const add = ({ agent_id: a, kind, model: m, input_tokens, output_tokens, duration_ms }: CallEnd): void => {
     if (kind !== 'LLM_call_finish' && kind !== 'LLM_call_error' && kind !== 'LLM_call_blocked') return
+    // A line written by something else may name no agent or model: it is counted, under 'unknown'.
+    const agent_id = typeof a === 'string' ? a : 'unknown'
     const model = typeof m === 'string' ? m : 'unknown'
     let models = byAgent.get(agent_id)
     if (models === undefined) byAgent.set(agent_id, (models = new Map()))

@@ -138,9 +138,12 @@ describe('monitor(new Anthropic())', () => {
     expect(finishes).toHaveLength(2)
     expect(finishes[0]!.data.response).toEqual(data)
     expect(finishes[1]!.data).toMatchObject({ raw_response: true, status: 200 })
-    // Its body was read by the user, not judged by the monitor: the event claims no alert.
+    // Its body was read by the user, not judged by the monitor: the event claims no alert, and says the
+    // response reached the application unscanned, as a warning.
     expect(finishes[1]!.data).not.toHaveProperty('alert')
-    expect(finishes[1]!.data).not.toHaveProperty('security')
+    expect(finishes[1]!.data.security).toEqual({ matches: [], unscanned: true })
+    expect(finishes[1]!.level).toBe('warning')
+    expect(finishes[0]!.level).toBe('info')
   })
 
   it('records a stream: true call once the user has read it, with the assembled message', async () => {
@@ -236,6 +239,27 @@ describe('monitor(new Anthropic())', () => {
     }
     expect(texts!.deref()).toBeUndefined()
     expect((await kept.asResponse()).status).toBe(200)
+  })
+
+  it("a stream: true call's raw response from _responseProps() reads as the bare one (body, text(), clone()), and its call closes with the reply", async () => {
+    const { client, bare, file } = setup()
+    const read = async (c: Anthropic) => {
+      const promise = c.messages.create({ ...ask('Write a haiku about monitoring.'), stream: true })
+      const { response } = await (promise as unknown as { _responseProps: () => Promise<{ response: Response }> })._responseProps()
+      const shape = { status: response.status, url: response.url, redirected: response.redirected, type: response.type, contentType: response.headers.get('content-type'), bodyUsed: response.bodyUsed }
+      // Each reply has an id of its own.
+      const same = (text: string) => text.replace(/msg_[0-9a-f]+/g, 'msg_…')
+      const copy = same(await response.clone().text())
+      return { ...shape, copy, text: same(await response.text()), usedAfter: response.bodyUsed }
+    }
+    const expected = await read(bare)
+    expect(expected.text).toContain('message_stop')
+    expect(await read(client)).toEqual(expected)
+    const events = await readLog(file)
+    expect(events.filter((e) => e.channel === 'LLM').map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
+    const finish = events.find((e) => e.event === 'LLM_call_finish')!
+    expect(finish.data.response).toMatchObject({ content: [{ type: 'text', text: demoAnswer('Write a haiku about monitoring.') }] })
+    expect(finish.data.partial).toBeUndefined()
   })
 
   it('keeps asResponse() and parseResponse working when called through a Proxy of the promise or detached', async () => {

@@ -78,6 +78,46 @@ describe('a custom client through an adapter', () => {
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined()
   })
 
+  it("records the monitor's own fields whatever the adapter's data or the request's parameters hold (toJSON, __proto__, method)", async () => {
+    const file = tempLog()
+    const odd: Adapter = {
+      name: 'odd',
+      calls: {
+        'chat.send': {
+          request: (args) => ({ model: 'acme-1', params: args[0], texts: [{ target: 'user', text: 'hello there' }] }),
+          response: (result) => ({
+            // A sibling key that is masked (an address) must not make `__proto__` vanish.
+            response: JSON.parse('{"__proto__":{"plan":"gold"},"alice.jones@gmail.com":"vip"}') as unknown,
+            usage: { input_tokens: 1, output_tokens: 2 },
+            texts: [{ target: 'response', text: String((result as { text: string }).text) }],
+            data: { region: 'eu-west', toJSON: () => ({ replaced: true }) },
+          }),
+        },
+      },
+    }
+    const client = monitor(new AcmeClient(), { adapters: [odd], store: file })
+    // A parameter named like a field of the monitor's (a client's own HTTP method), and one named __proto__.
+    const params = JSON.parse('{"model":"acme-1","prompt":"hello there","method":"POST","__proto__":{"tier":1}}') as { model: string; prompt: string }
+    await client.chat.send(params)
+    const [start, finish] = (await readLog(file)).filter((e) => e.channel === 'LLM')
+    expect(start!.data).toMatchObject({ method: 'chat.send', model: 'acme-1', prompt: 'hello there', stream: false, alert: 'none', shadowed_params: { method: 'POST' } })
+    expect(Object.getOwnPropertyDescriptor(start!.data, '__proto__')?.value).toEqual({ tier: 1 })
+    expect(finish!.data).toMatchObject({ region: 'eu-west', method: 'chat.send', model: 'acme-1', usage: { input_tokens: 1, output_tokens: 2 }, alert: 'none' })
+    expect(finish!.data).not.toHaveProperty('replaced')
+    expect(finish!.data.duration_ms).toBeGreaterThanOrEqual(0)
+    const response = finish!.data.response as Record<string, unknown>
+    expect(Object.keys(response)).toEqual(['__proto__', '[REDACTED:pii.email]'])
+    expect(Object.getOwnPropertyDescriptor(response, '__proto__')?.value).toEqual({ plan: 'gold' })
+  })
+
+  it("a request's parameters with a toJSON of their own are recorded as they are sent, beside the monitor's fields", async () => {
+    const file = tempLog()
+    const client = monitor(new AcmeClient(), { adapters: [acme], store: file })
+    await client.chat.send({ model: 'acme-1', prompt: 'hello there', toJSON: () => ({ model: 'acme-1', prompt: 'hello there', sent: true }) } as never)
+    const start = (await readLog(file)).find((e) => e.event === 'LLM_call_start')!
+    expect(start.data).toEqual({ method: 'chat.send', model: 'acme-1', prompt: 'hello there', sent: true, stream: false, alert: 'none', security: { matches: [] } })
+  })
+
   it('blocks a dangerous prompt before the client sees it', async () => {
     const bare = new AcmeClient()
     const client = monitor(bare, { adapters: [acme], store: false })

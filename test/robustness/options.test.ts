@@ -72,6 +72,11 @@ describe('monitor() option checks', () => {
     }
   })
 
+  it('a store path holding a NUL character (no file can have it: every event would be dropped) is refused, naming it', () => {
+    rejects({ store: '/tmp/a\0b.jsonl' }, /option 'store' holds a NUL character \("\/tmp\/a\\u0000b\.jsonl"\), which no file name can hold/)
+    rejects({ store: { kind: 'lowdb-json', path: 'a\0.json' } }, /option 'store' \(\{ kind: 'lowdb-json' \}\) path holds a NUL character/)
+  })
+
   it('CYLESTIO_EVENTS_FILE naming a directory is refused at monitor() like the option, naming the variable', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cylestio-robust-'))
     const before = process.env.CYLESTIO_EVENTS_FILE

@@ -225,6 +225,25 @@ describe('blockDangerousResponses holds when the raw response was read first', (
     expect(closing.map((e) => [e.event, e.data.raw_response])).toEqual([['LLM_call_finish', true]])
   })
 
+  it('a response parsed twice at once (_thenUnwrap() and the promise both awaited): the call is judged and blocked, each side fails as on the bare client', async () => {
+    const run = async (c: Anthropic) => {
+      const promise = c.messages.create(ask)
+      const unwrapped = (promise as unknown as { _thenUnwrap: (f: (x: unknown) => unknown) => Promise<unknown> })._thenUnwrap((x) => x)
+      return Promise.allSettled([promise, unwrapped])
+    }
+    const { client, bare, file } = anthropic(() => ({ body: toolMessage }), { blockDangerousResponses: true })
+    const [plain, second] = await run(bare)
+    expect(plain.status).toBe('fulfilled')
+    expect(second.status).toBe('rejected') // the body is read once
+    const [own, again] = await run(client)
+    expect(own.status).toBe('rejected')
+    expect((own as PromiseRejectedResult).reason).toBeInstanceOf(MonitorBlockedError)
+    expect(again.status).toBe('rejected')
+    expect(String((again as PromiseRejectedResult).reason)).toBe(String((second as PromiseRejectedResult).reason))
+    const closing = (await readLog(file)).filter((e) => e.event !== 'LLM_call_start' && e.event !== 'monitoring_enabled')
+    expect(closing.map((e) => [e.event, e.data.alert])).toEqual([['LLM_call_finish', 'dangerous']])
+  })
+
   it('stream: true after asResponse(): the chunks are judged at the end of the stream', async () => {
     const { client } = anthropic(() => ({ body: TOOL_STREAM, stream: 'sse' }), { blockDangerousResponses: true })
     const promise = client.messages.create({ ...ask, stream: true })

@@ -278,6 +278,17 @@ describe('cylestio-monitor stats', () => {
     expect(parsed[0].agent_id).toBe('agent-1')
     expect(parsed[0].calls).toBe(ends.filter((e) => e.agent_id === 'agent-1').length)
   })
+
+  it("counts a call's end written without agent or model (another writer's line) under 'unknown'", async () => {
+    const path = join(dir, 'no-agent.jsonl')
+    writeFileSync(path, `{"event":"LLM_call_finish","channel":"LLM"}\n${JSON.stringify({ ...makeEvent(1), event: 'LLM_call_finish', agent_id: 'bot', data: { model: 'm', duration_ms: 3 } })}\n`)
+    const { code, out, err } = await run(statsCommand, ['--file', path])
+    expect(err).toBe('')
+    expect(code).toBe(0)
+    expect(out.trimEnd().split('\n').slice(1).map((l) => l.split(/\s{2,}/).slice(0, 3))).toEqual([['bot', 'm', '1'], ['unknown', 'unknown', '1']])
+    const json = JSON.parse((await run(statsCommand, ['--file', path, '--json'])).out) as Array<{ agent_id: unknown; calls: number }>
+    expect(json.map((r) => [r.agent_id, r.calls])).toEqual([['bot', 1], ['unknown', 1]])
+  })
 })
 
 describe('text from the log on the terminal', () => {
