@@ -73,6 +73,10 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
       since: values.since === undefined ? undefined : parseWhen(values.since),
       until: values.until === undefined ? undefined : parseWhen(values.until),
     }
+    // `--since 1h --until 2h` (both "ago") is an easy slip: it selects nothing, which would read as "no events".
+    if (filter.since && filter.until && filter.since.getTime() >= filter.until.getTime()) {
+      throw new Error(`--since (${filter.since.toISOString()}) is not before --until (${filter.until.toISOString()}): no event can match`)
+    }
     // Digits only: `Number()` would take '' as 0 (everything), '1e2' as 100 and '0x10' as 16.
     if (values.limit !== undefined && !/^\d+$/.test(values.limit.trim())) {
       throw new Error(`--limit must be a whole number (0 for all), not "${values.limit}"`)

@@ -258,6 +258,16 @@ describe('cylestio-monitor events', () => {
   })
 })
 
+describe('events --since and --until', () => {
+  it('a --since not before --until is refused with exit code 2, saying both times', async () => {
+    const { code, err } = await run(eventsCommand, ['--file', file, '--since', '1h', '--until', '2h'])
+    expect(code).toBe(2)
+    expect(err).toMatch(/^cylestio-monitor events: --since \(\S+Z\) is not before --until \(\S+Z\): no event can match\n/)
+    const ok = await run(eventsCommand, ['--file', file, '--since', '2h', '--until', '1h', '--json'])
+    expect(ok.code).toBe(0)
+  })
+})
+
 describe('cylestio-monitor stats', () => {
   it('prints one row per agent and model', async () => {
     const { code, out } = await run(statsCommand, ['--file', file])
