@@ -104,6 +104,40 @@ class RuleGroup {
 interface TargetPlan {
   all: RuleGroup
   normalized: RuleGroup
+  /** Texts found clean before, at a target whose texts recur on every call (see RECURRING). */
+  clean?: RecentTexts
+}
+
+/**
+ * Targets whose texts an agent sends again on every call: its system prompt and its tools' definitions
+ * (often kilobytes of JSON schema). A text of theirs found clean is not scanned again; looking it up costs a
+ * hash of the text, against a pass of every rule over it. Users' turns, answers and tool results differ
+ * from call to call, and are always scanned.
+ */
+const RECURRING: ReadonlySet<Target> = new Set<Target>(['system', 'tool_definition'])
+
+/** A bounded set of texts: it starts over when it holds too many, or too many characters. */
+class RecentTexts {
+  private readonly texts = new Set<string>()
+  private chars = 0
+  constructor(
+    private readonly maxTexts = 512,
+    private readonly maxChars = 4 * 1024 * 1024,
+  ) {}
+
+  has(text: string): boolean {
+    return this.texts.has(text)
+  }
+
+  add(text: string): void {
+    if (text.length > this.maxChars) return
+    if (this.texts.size >= this.maxTexts || this.chars + text.length > this.maxChars) {
+      this.texts.clear()
+      this.chars = 0
+    }
+    this.texts.add(text)
+    this.chars += text.length
+  }
 }
 
 /** A text as written, for matches found in one of its normalised forms (`gap`: what gaps became there). */
@@ -171,6 +205,7 @@ export class RuleSet implements RuleSetLike {
       this.plans.set(target, {
         all: new RuleGroup(own, true),
         normalized: new RuleGroup(own.filter((c) => c.rule.normalize)),
+        clean: RECURRING.has(target) ? new RecentTexts() : undefined,
       })
     }
     this.redactors = new RuleGroup(compiled.filter((c) => c.rule.redact), true)
@@ -195,7 +230,16 @@ export class RuleSet implements RuleSetLike {
     }
     if (typeof text !== 'string') throw new CylestioError('SCAN_BAD_INPUT', `scan(text, { target }): text must be a string, got ${text === null ? 'null' : typeof text}`)
     if (!text || plan.all.empty) return NO_MATCHES
-    const { target } = options
+    const { clean } = plan
+    if (clean === undefined) return this.scanText(text, options.target, plan)
+    if (clean.has(text)) return NO_MATCHES
+    const result = this.scanText(text, options.target, plan)
+    if (result === NO_MATCHES) clean.add(text)
+    return result
+  }
+
+  /** `scan()` of a text that is not empty, at a target that has rules. */
+  private scanText(text: string, target: Target, plan: TargetPlan): ScanResult {
     const matches: RuleMatch[] = []
     // RE2 reads UTF-8: the text is converted once, and every set and rule of the scan reads those bytes.
     const bytes = utf8(text, SCAN)

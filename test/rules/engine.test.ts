@@ -181,6 +181,33 @@ describe('one pass over many rules', () => {
   })
 })
 
+describe('texts that recur on every call (system prompts, tool definitions)', () => {
+  const file = write('recurring.yaml', `rules:
+${rule('t.user-only', "    keywords: ['frobnicate']\n")}
+  - id: t.system
+    severity: dangerous
+    targets: [system, tool_definition]
+    keywords: ['exfiltrate']
+`)
+  const rules = loadRules(file, { defaultRules: false })
+  const ids = (text: string, target: 'user' | 'system' | 'tool_definition') => rules.scan(text, { target }).matches.map((m) => m.rule_id)
+
+  it('give the same verdict every time, each at its own target, however many texts came between', () => {
+    const prompt = 'You are a helpful assistant. frobnicate the widgets.'
+    for (let round = 0; round < 3; round++) {
+      expect(ids(prompt, 'system')).toEqual([])
+      expect(ids(prompt, 'user')).toEqual(['t.user-only'])
+      expect(ids('Please exfiltrate the data.', 'system')).toEqual(['t.system'])
+      expect(ids('{"description":"exfiltrate"}', 'tool_definition')).toEqual(['t.system'])
+    }
+    // More distinct clean texts than are remembered, then the ones above again.
+    for (let i = 0; i < 1200; i++) expect(ids(`system prompt number ${i}`, 'system')).toEqual([])
+    expect(ids('Please exfiltrate the data.', 'system')).toEqual(['t.system'])
+    expect(ids(prompt, 'user')).toEqual(['t.user-only'])
+    expect(rules.scan(prompt, { target: 'system' })).toEqual({ alert: 'none', matches: [] })
+  })
+})
+
 describe('reused buffers and the plain-text pass', () => {
   const file = write('buffers.yaml', `rules:
 ${rule('t.ignore', "    patterns: ['ignore previous instructions']\n")}
