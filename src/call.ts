@@ -3,7 +3,6 @@ import { performance } from 'node:perf_hooks'
 import { MonitorBlockedError } from './errors.js'
 import { errorText, reportFault } from './faults.js'
 import { addFields, setField } from './fields.js'
-import { asSent } from './adapters/tool-input.js'
 import type { Recorder } from './recorder.js'
 import { settleBeforeFlush } from './store/index.js'
 import { TARGETS } from './types.js'
@@ -227,8 +226,9 @@ export class CallRecord {
     try {
       data = { method: this.method }
       if (request.model !== undefined) data.model = request.model
-      // The parameters as a client that serialises them with JSON sends them (a `toJSON` of theirs is honoured).
-      const params = asSent(request.params, '')
+      // The adapter gives the parameters as they are sent (the Anthropic one honours a `toJSON` as the SDK
+      // does); a `toJSON` still among them is not copied, or it would stand for the whole event's data.
+      const params = request.params
       if (params !== null && typeof params === 'object' && !Array.isArray(params)) {
         shadowed = addFields(data, params as Record<string, unknown>, START_FIELDS)
         for (const key of LATER_FIELDS) {
@@ -243,7 +243,8 @@ export class CallRecord {
     } catch (error) {
       // Parameters that cannot be read (a getter that throws, a revoked proxy): the call is still recorded,
       // and the client, not the monitor, reports what is wrong with them.
-      reportFault('serialize', error)
+      // Its message may quote the parameters (a toJSON that throws with them): masked like the event.
+      reportFault('serialize', new Error(ctx.recorder.mask(errorText(error))))
       data = {
         method: this.method,
         ...(typeof request.model === 'string' ? { model: request.model } : {}),
@@ -331,17 +332,19 @@ export class CallRecord {
    * with what is known (status, request id, time to the response); the body is left to the application
    * (nothing reads it), and a parse after that is still judged (see `judgeLate`).
    */
-  closeUnparsed(how: 'raw' | 'unread', extra: Record<string, unknown> | undefined, parsed: () => boolean): void {
+  closeUnparsed(how: 'raw' | 'unread', extra: Record<string, unknown> | undefined, parsed: () => boolean, bodyUsed?: () => boolean): void {
     if (this.closed) return
     this.cancelPending()
     const data: Record<string, unknown> = { duration_ms: round(performance.now() - this.started) }
     addFields(data, extra)
-    if (how === 'raw') data.raw_response = true
-    else data.response_unread = true
     const finish = () => {
       this.cancelPending()
       if (this.closed || parsed()) return
       this.raw = true
+      // A body nobody parsed through this call, but read all the same (by a promise derived from it with
+      // the SDK's `_thenUnwrap()`, say), was read raw: it reached the application unscanned.
+      if (how === 'raw' || bodyUsed?.() === true) data.raw_response = true
+      else data.response_unread = true
       this.close({}, data)
     }
     pendingRaw.set(this, finish)
@@ -381,6 +384,9 @@ export class CallRecord {
     const scan = scanTexts(this.ctx.rules, info.texts)
     return scan.alert === 'dangerous' ? new MonitorBlockedError(scan.matches, this.closingEvent) : undefined
   }
+
+  /** How many iterators of the call's streams are being read (see `watchStream`). @internal */
+  readers: { open: number } | undefined
 
   /** Why the stream's response cannot be read (no accumulator, or one that failed): it closes unscanned. */
   private streamLost: string | undefined
@@ -453,7 +459,7 @@ export class CallRecord {
    * no response, marked unscanned, and the fault is reported. The stream itself goes to the application as it is.
    */
   unwatchable(error: unknown): void {
-    reportFault('stream', new TypeError(`adapter '${this.ctx.adapter}', call '${this.path}': the stream it returned cannot be watched (${errorText(error)}); the call is recorded without its response`))
+    reportFault('stream', new TypeError(this.ctx.recorder.mask(`adapter '${this.ctx.adapter}', call '${this.path}': the stream it returned cannot be watched (${errorText(error)}); the call is recorded without its response`)))
     if (this.closed) return
     this.close({ unscanned: 'the stream could not be watched' }, { stream_unwatched: true })
   }
@@ -494,7 +500,7 @@ export class CallRecord {
       try {
         data.partial_response = this.accumulator.result().response
       } catch (e) {
-        reportFault('adapter', e)
+        reportFault('adapter', new Error(this.ctx.recorder.mask(errorText(e))))
       }
     }
     this.closingEvent = this.ctx.recorder.record('LLM_call_error', 'error', this.id, data)

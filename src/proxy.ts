@@ -215,7 +215,7 @@ function fallbackRequest(args: unknown[]): RequestInfo {
   const params = args[0]
   let stream = false
   try {
-    stream = (params as { stream?: unknown } | null | undefined)?.stream === true
+    stream = Boolean((params as { stream?: unknown } | null | undefined)?.stream)
   } catch {
     // A getter that throws: the client will say so.
   }
@@ -315,7 +315,7 @@ function observeApiPromise(promise: SdkApiPromise, observed: CallRecord, stream:
   // rejection is created that the user would have to handle. A response that arrives with no parse begun
   // (a call nobody awaits) still gets its closing event, without its body being read.
   promise.responsePromise.then((props) => {
-    if (call && !parsed()) call.closeUnparsed('unread', responseFacts(props), parsed)
+    if (call && !parsed()) call.closeUnparsed('unread', responseFacts(props), parsed, () => bodyUsed(props))
   }, observed.recordError)
   const parse = promise.parseResponse
   const asResponse = promise.asResponse
@@ -333,11 +333,16 @@ function observeApiPromise(promise: SdkApiPromise, observed: CallRecord, stream:
     if (!current) return parse.call(this, client, props)
     if (first) {
       // Another parse of the same response while the first runs (`_thenUnwrap()` and the promise itself
-      // both awaited): the first closes the call; this one's failure is its own (the body is read once),
-      // and a value it gets is judged all the same, once the call is closed.
+      // both awaited): the first closes the call; this one's failure is its own (the body is read once).
+      // A value it gets is judged all the same once the call is closed; a stream of its own, which reads the
+      // same body, is watched for the same call (whichever stream is read closes it).
       const own = first.then(undefined, () => undefined)
       return Promise.resolve(parse.call(this, client, props)).then(async (value) => {
         await own
+        if (stream && isAsyncIterable(value)) {
+          watchStream(value, current, requestId(undefined, props))
+          return value
+        }
         const blocked = current.judgeAgain(value)
         if (blocked) throw blocked
         return value
@@ -385,8 +390,12 @@ function observeApiPromise(promise: SdkApiPromise, observed: CallRecord, stream:
       return read.call(this).then((props) => {
         const signal = props?.controller?.signal
         if (!call || parsed()) return props
-        if (watchSseBody(props, call, signal instanceof AbortSignal ? signal : undefined, responseFacts(props))) parsing = true
-        else call.closeUnparsed('raw', responseFacts(props), parsed)
+        if (watchSseBody(props, call, signal instanceof AbortSignal ? signal : undefined, responseFacts(props))) {
+          // The body is watched on its way to whoever reads it: a parse of this promise later reads the same
+          // watched body (its chunks are not counted twice), so it runs as the SDK's own.
+          parsing = true
+          release()
+        } else call.closeUnparsed('raw', responseFacts(props), parsed)
         return props
       })
     }
@@ -415,6 +424,15 @@ function requestId(parsedId: string | undefined, props: unknown): Record<string,
   }
 }
 
+/** Whether the response's body was read (by anyone: the monitor reads it only through a parse it hooked). */
+function bodyUsed(props: unknown): boolean {
+  try {
+    return (props as { response?: { bodyUsed?: unknown } } | null)?.response?.bodyUsed === true
+  } catch {
+    return false
+  }
+}
+
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
 }
@@ -425,7 +443,8 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  */
 function watchStream(stream: AsyncIterable<unknown>, call: CallRecord, extra?: Record<string, unknown>): void {
   const iterate = stream[Symbol.asyncIterator]
-  const readers: Readers = { open: 0 }
+  // Shared by every stream of the call (two parses of one response give two streams of one body).
+  const readers: Readers = (call.readers ??= { open: 0 })
   try {
     Object.defineProperty(stream, Symbol.asyncIterator, {
       configurable: true,

@@ -35,17 +35,31 @@ export function watchSseBody(props: unknown, call: CallRecord, signal: AbortSign
   return true
 }
 
-/** A response like `original` (status, headers, URL, redirect and type), with `body` as its body. */
+/**
+ * A response like `original` (status, URL, redirect and type, and its very headers, immutable as a fetched
+ * response's are), with `body` as its body. Its `clone()` gives a response like it too.
+ */
 function responseWith(original: Response, body: ReadableStream<Uint8Array>): Response | undefined {
   try {
-    const copy = new Response(body, { status: original.status, statusText: original.statusText, headers: original.headers })
-    for (const key of ['url', 'redirected', 'type'] as const) {
-      Object.defineProperty(copy, key, { configurable: true, enumerable: false, value: original[key] })
-    }
-    return copy
+    return likeOriginal(new Response(body, { status: original.status, statusText: original.statusText, headers: original.headers }), original)
   } catch {
     return undefined
   }
+}
+
+function likeOriginal(copy: Response, original: Response): Response {
+  for (const key of ['url', 'redirected', 'type', 'headers'] as const) {
+    Object.defineProperty(copy, key, { configurable: true, enumerable: false, value: original[key] })
+  }
+  Object.defineProperty(copy, 'clone', {
+    configurable: true,
+    enumerable: false,
+    writable: true,
+    value: function clone(this: Response): Response {
+      return likeOriginal(Response.prototype.clone.call(this), original)
+    },
+  })
+  return copy
 }
 
 function watchedBody(body: ReadableStream<Uint8Array>, call: CallRecord, signal: AbortSignal | undefined, extra?: Record<string, unknown>): ReadableStream<Uint8Array> {

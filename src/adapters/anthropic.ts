@@ -58,8 +58,9 @@ function readRequest(args: unknown[], { scanHistory }: { scanHistory: boolean })
   if (isObject(outputConfig)) pushSchema(texts, asSent(outputConfig.format, 'format'))
   pushSchema(texts, asSent(params.output_format, 'output_format'))
   const model = asSent(params.model, 'model')
-  // How the SDK reads the response (a stream or not) follows the params it was given, not the body it sends.
-  const stream = isObject(first) && first.stream === true
+  // How the SDK reads the response (a stream or not) follows the params it was given, not the body it sends:
+  // any truthy `stream` (a `new Boolean(true)`, say) makes it read a stream.
+  const stream = isObject(first) && Boolean(first.stream)
   return { model: typeof model === 'string' ? model : undefined, params: typeof body === 'string' ? body : params, texts, stream }
 }
 

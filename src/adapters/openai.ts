@@ -97,7 +97,7 @@ function readChatRequest(args: unknown[], options: TurnOptions): RequestInfo {
     }
   })
   toolDefinitions(texts, params.tools)
-  return { model: params.model, params, texts, stream: params.stream === true }
+  return { model: params.model, params, texts, stream: Boolean(params.stream) }
 }
 
 interface ChatMessage {
@@ -236,7 +236,7 @@ function readResponsesRequest(args: unknown[], options: TurnOptions): RequestInf
     })
   }
   toolDefinitions(texts, params.tools)
-  return { model: params.model, params, texts, stream: params.stream === true }
+  return { model: params.model, params, texts, stream: Boolean(params.stream) }
 }
 
 function readResponsesResponse(result: unknown): ResponseInfo {

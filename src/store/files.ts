@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
+import { CylestioError } from '../errors.js'
 
 /**
  * Where the event log lives when nothing else is said: `CYLESTIO_EVENTS_FILE` (an empty or blank value
@@ -27,6 +28,20 @@ export function logPathProblem(path: string): string | undefined {
   if (path.includes('\0')) return `holds a NUL character (${JSON.stringify(path)}), which no file name can hold`
   if (path.trim() !== path) return `starts or ends with blanks (${JSON.stringify(path)}); remove them, or the file's name would hold them`
   return undefined
+}
+
+/**
+ * `path` resolved, for the constructor `who` of a log file's reader or writer; a path no event could be
+ * written to or read from (see `logPathProblem`) is refused with an error that names it.
+ * @internal
+ */
+export function checkedLogPath(path: unknown, who: string): string {
+  if (typeof path !== 'string' || path === '') {
+    throw new CylestioError('EVENT_LOG_BAD_PATH', `${who}: the path of the event log must be a non-empty string, got ${path === '' ? 'an empty string' : typeof path}`)
+  }
+  const problem = logPathProblem(path)
+  if (problem !== undefined) throw new CylestioError('EVENT_LOG_BAD_PATH', `${who}: the path ${problem}`)
+  return resolve(path)
 }
 
 /** The name of the `n`-th rotated file of a log (`events.jsonl.1` is the newest rotated one). @internal */

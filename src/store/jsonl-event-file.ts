@@ -1,8 +1,8 @@
 import { closeSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { dirname } from 'node:path'
 import type { MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
-import { logFiles, makeDirs } from './files.js'
+import { checkedLogPath, logFiles, makeDirs } from './files.js'
 import { parseLine, scanLines } from './scan.js'
 import { flushLog } from './sinks.js'
 
@@ -26,7 +26,7 @@ export class JsonlEventFile {
   private readonly onDisk = new WeakSet<object>()
 
   constructor(path: string) {
-    this.path = resolve(path)
+    this.path = checkedLogPath(path, 'new JsonlEventFile(path)')
   }
 
   async read(): Promise<{ events: MonitorEvent[] } | null> {

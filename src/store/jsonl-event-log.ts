@@ -1,10 +1,10 @@
 import { closeSync, fstatSync, renameSync, statSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { dirname } from 'node:path'
 import { countDropped, reportFault } from '../faults.js'
 import type { EventSink, MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
 import { flushOnExit, forgetOnExit } from './exit.js'
-import { makeDirs, rotatedPath } from './files.js'
+import { checkedLogPath, makeDirs, rotatedPath } from './files.js'
 
 export interface JsonlEventLogOptions {
   /** The log file (one JSON event per line). Missing parent directories are created on the first open. */
@@ -72,7 +72,7 @@ export class JsonlEventLog implements EventSink {
   private openedOnce = false
 
   constructor(options: JsonlEventLogOptions) {
-    this.path = resolve(options.path)
+    this.path = checkedLogPath(options?.path, 'new JsonlEventLog({ path })')
     this.flushIntervalMs = options.flushIntervalMs ?? 100
     this.maxBatchEvents = Math.max(1, options.maxBatchEvents ?? 1000)
     this.maxBytes = options.maxBytes

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { CylestioError } from '../errors.js'
 import type { MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
-import { defaultEventsPath, logFiles } from './files.js'
+import { defaultEventsPath, logFiles, logPathProblem } from './files.js'
 import { type CallEnd, finishReader } from './finish-fields.js'
 import { lineValue, type Needle, parseLine, scanBytes, scanBytesBackward, scanLines } from './scan.js'
 import { flushLog } from './sinks.js'
@@ -499,6 +499,8 @@ function checkQuery(fn: string, options: unknown, strings: Record<string, unknow
     throw bad(`option 'limit' must be a whole number ≥ 0, got ${show(o.limit)}`)
   }
   if (o.file !== undefined && (typeof o.file !== 'string' || o.file === '')) throw bad(`option 'file' must be the path of an event log, got ${show(o.file)}`)
+  const problem = typeof o.file === 'string' ? logPathProblem(o.file) : undefined
+  if (problem !== undefined) throw bad(`option 'file' ${problem}`)
   if (o.agentId !== undefined && typeof o.agentId !== 'string') throw bad(`option 'agentId' must be a string, got ${show(o.agentId)}`)
 }
 

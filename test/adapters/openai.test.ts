@@ -92,6 +92,17 @@ describe('openai: chat.completions.create', () => {
     expect(finish!.data.partial).toBeUndefined()
   })
 
+  it('a truthy stream that is not true (new Boolean(true)) is read as a stream, as the SDK reads it, and recorded as one', async () => {
+    const { bare, client, llm } = setup()
+    const params = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'Weather in Paris?' }], tools: [WEATHER], stream: new Boolean(true), stream_options: { include_usage: true } } as unknown as { model: string; messages: []; stream: true }
+    const expected = await collect(await bare.chat.completions.create(params))
+    expect(await collect(await client.chat.completions.create(params))).toEqual(expected)
+    const [start, finish] = await llm()
+    expect(start!.data.stream).toBe(true)
+    expect(finish!.data.response).toMatchObject({ object: 'chat.completion' })
+    expect(finish!.data.time_to_first_token_ms).toBeGreaterThanOrEqual(0)
+  })
+
   it('chat.completions.stream() (the helper) gives the same final completion and records its request once', async () => {
     const { bare, client, wire, llm } = setup()
     const params = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'Weather in Paris?' }], tools: [WEATHER] }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { demoAnswer, startDemoServer, type DemoServer } from '../../src/demo/server.js'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { anthropicAdapter, monitor, MonitorBlockedError, type Adapter } from '../../src/index.js'
+import { anthropicAdapter, flush, monitor, MonitorBlockedError, type Adapter } from '../../src/index.js'
 import { fakeFetch, readLog, tempLog } from '../helpers.js'
 
 let server: DemoServer
@@ -249,7 +249,17 @@ describe('monitor(new Anthropic())', () => {
       const shape = { status: response.status, url: response.url, redirected: response.redirected, type: response.type, contentType: response.headers.get('content-type'), bodyUsed: response.bodyUsed }
       // Each reply has an id of its own.
       const same = (text: string) => text.replace(/msg_[0-9a-f]+/g, 'msg_…')
-      const copy = same(await response.clone().text())
+      const clone = response.clone()
+      const cloned = { url: clone.url, type: clone.type, redirected: clone.redirected, status: clone.status }
+      const immutable = (() => {
+        try {
+          response.headers.set('x-test', '1')
+          return false
+        } catch {
+          return true
+        }
+      })()
+      const copy = { cloned, immutable, text: same(await clone.text()) }
       return { ...shape, copy, text: same(await response.text()), usedAfter: response.bodyUsed }
     }
     const expected = await read(bare)
@@ -260,6 +270,18 @@ describe('monitor(new Anthropic())', () => {
     const finish = events.find((e) => e.event === 'LLM_call_finish')!
     expect(finish.data.response).toMatchObject({ content: [{ type: 'text', text: demoAnswer('Write a haiku about monitoring.') }] })
     expect(finish.data.partial).toBeUndefined()
+  })
+
+  it("a response read raw through a promise derived from the call (_thenUnwrap().asResponse()) is recorded as read raw, unscanned", async () => {
+    const { client, file } = setup()
+    const promise = client.messages.create(ask('hi'))
+    const raw = await (promise as unknown as { _thenUnwrap: (f: (x: unknown) => unknown) => { asResponse: () => Promise<Response> } })._thenUnwrap((x) => x).asResponse()
+    expect(((await raw.json()) as { content: unknown[] }).content).toHaveLength(1)
+    await flush()
+    const finish = (await readLog(file)).find((e) => e.event === 'LLM_call_finish')!
+    expect(finish.data).toMatchObject({ raw_response: true, status: 200, security: { matches: [], unscanned: true } })
+    expect(finish.data).not.toHaveProperty('response_unread')
+    expect(finish.level).toBe('warning')
   })
 
   it('keeps asResponse() and parseResponse working when called through a Proxy of the promise or detached', async () => {

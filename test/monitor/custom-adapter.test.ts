@@ -110,12 +110,12 @@ describe('a custom client through an adapter', () => {
     expect(Object.getOwnPropertyDescriptor(response, '__proto__')?.value).toEqual({ plan: 'gold' })
   })
 
-  it("a request's parameters with a toJSON of their own are recorded as they are sent, beside the monitor's fields", async () => {
+  it("a toJSON among the parameters an adapter gives does not stand for the start event's data", async () => {
     const file = tempLog()
     const client = monitor(new AcmeClient(), { adapters: [acme], store: file })
-    await client.chat.send({ model: 'acme-1', prompt: 'hello there', toJSON: () => ({ model: 'acme-1', prompt: 'hello there', sent: true }) } as never)
+    await client.chat.send({ model: 'acme-1', prompt: 'hello there', toJSON: () => ({ replaced: true }) } as never)
     const start = (await readLog(file)).find((e) => e.event === 'LLM_call_start')!
-    expect(start.data).toEqual({ method: 'chat.send', model: 'acme-1', prompt: 'hello there', sent: true, stream: false, alert: 'none', security: { matches: [] } })
+    expect(start.data).toEqual({ method: 'chat.send', model: 'acme-1', prompt: 'hello there', stream: false, alert: 'none', security: { matches: [] } })
   })
 
   it('blocks a dangerous prompt before the client sees it', async () => {

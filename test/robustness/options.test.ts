@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { CylestioError, getMonitorHealth, monitor } from '../../src/index.js'
+import { cleanupOldEvents, CylestioError, getEventsByChannel, getMonitorHealth, JsonlEventFile, JsonlEventLog, monitor } from '../../src/index.js'
 import { flush } from '../../src/store/index.js'
 import { fakeFetch } from '../helpers.js'
 
@@ -75,6 +75,22 @@ describe('monitor() option checks', () => {
   it('a store path holding a NUL character (no file can have it: every event would be dropped) is refused, naming it', () => {
     rejects({ store: '/tmp/a\0b.jsonl' }, /option 'store' holds a NUL character \("\/tmp\/a\\u0000b\.jsonl"\), which no file name can hold/)
     rejects({ store: { kind: 'lowdb-json', path: 'a\0.json' } }, /option 'store' \(\{ kind: 'lowdb-json' \}\) path holds a NUL character/)
+  })
+
+  it('the event log classes and the queries refuse such a path too, naming what was given', async () => {
+    const code = (f: () => unknown) => {
+      try {
+        f()
+      } catch (error) {
+        return [(error as CylestioError).code, (error as Error).message]
+      }
+      return undefined
+    }
+    expect(code(() => new JsonlEventLog({ path: 'a\0b.jsonl' }))).toEqual(['EVENT_LOG_BAD_PATH', 'new JsonlEventLog({ path }): the path holds a NUL character ("a\\u0000b.jsonl"), which no file name can hold'])
+    expect(code(() => new JsonlEventFile('logs/'))?.[0]).toBe('EVENT_LOG_BAD_PATH')
+    expect(code(() => new JsonlEventLog({ path: '' as string }))?.[1]).toBe('new JsonlEventLog({ path }): the path of the event log must be a non-empty string, got an empty string')
+    await expect(getEventsByChannel('LLM', { file: 'a\0b.jsonl' })).rejects.toThrow(/getEventsByChannel\(\): option 'file' holds a NUL character/)
+    await expect(cleanupOldEvents(1, { file: 'a\0b.jsonl' })).rejects.toMatchObject({ code: 'QUERY_BAD_OPTION' })
   })
 
   it('CYLESTIO_EVENTS_FILE naming a directory is refused at monitor() like the option, naming the variable', () => {

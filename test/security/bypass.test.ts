@@ -244,6 +244,58 @@ describe('blockDangerousResponses holds when the raw response was read first', (
     expect(closing.map((e) => [e.event, e.data.alert])).toEqual([['LLM_call_finish', 'dangerous']])
   })
 
+  it('a stream parsed twice at once: whichever stream is read is watched, the tool call is blocked, one closing event', async () => {
+    for (const readSecond of [true, false]) {
+      const { client, file } = anthropic(() => ({ body: TOOL_STREAM, stream: 'sse' }), { blockDangerousResponses: true })
+      const promise = client.messages.create({ ...ask, stream: true })
+      const unwrapped = (promise as unknown as { _thenUnwrap: (f: (x: unknown) => unknown) => Promise<AsyncIterable<unknown>> })._thenUnwrap((x) => x)
+      const [own, again] = await Promise.all([promise, unwrapped])
+      const seen: unknown[] = []
+      const run = async () => {
+        for await (const chunk of readSecond ? again : own) seen.push(chunk)
+      }
+      await expect(run()).rejects.toBeInstanceOf(MonitorBlockedError)
+      expect(JSON.stringify(seen)).not.toContain('content_block_stop')
+      const closing = (await readLog(file)).filter((e) => e.event !== 'LLM_call_start' && e.event !== 'monitoring_enabled')
+      expect(closing.map((e) => [e.event, e.data.alert, e.data.blocked_mid_stream])).toEqual([['LLM_call_finish', 'dangerous', true]])
+    }
+  })
+
+  it('_responseProps() and then await on a stream: true call: the reply recorded is the one the application read, each chunk once', async () => {
+    const deltas = ['Compost ', 'is ready ', 'when it ', 'is dark ', 'and crumbly.']
+    const body = sse([
+      { type: 'message_start', message: { id: 'msg_03', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 5, output_tokens: 1 } } },
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      ...deltas.map((text) => ({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })),
+      { type: 'content_block_stop', index: 0 },
+      { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 9 } },
+      { type: 'message_stop' },
+    ])
+    // The transcript arrives in small reads, so the SDK reads events while the body is still coming in.
+    const { client, file } = anthropic(() => ({ body, stream: 'sse' }))
+    const promise = client.messages.create({ ...ask, stream: true })
+    await (promise as unknown as { _responseProps: () => Promise<unknown> })._responseProps()
+    let text = ''
+    for await (const event of await promise) if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text
+    expect(text).toBe(deltas.join(''))
+    const events = (await readLog(file)).filter((e) => e.channel === 'LLM')
+    expect(events.map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
+    expect(events[1]!.data.response).toMatchObject({ content: [{ type: 'text', text }], stop_reason: 'end_turn' })
+  })
+
+  it('a truthy stream that is not true (new Boolean(true)) streams as on the bare SDK, and is watched and judged', async () => {
+    const { client, bare, file } = anthropic(() => ({ body: TOOL_STREAM, stream: 'sse' }), { blockDangerousResponses: true })
+    const params = { ...ask, stream: new Boolean(true) } as unknown as typeof ask & { stream: true }
+    expect(Symbol.asyncIterator in (await bare.messages.create(params))).toBe(true)
+    const stream = await client.messages.create(params)
+    const run = async () => {
+      for await (const _ of stream) void _
+    }
+    await expect(run()).rejects.toBeInstanceOf(MonitorBlockedError)
+    const events = (await readLog(file)).filter((e) => e.channel === 'LLM')
+    expect(events.map((e) => [e.event, e.data.stream, e.data.alert])).toEqual([['LLM_call_start', true, 'none'], ['LLM_call_finish', undefined, 'dangerous']])
+  })
+
   it('stream: true after asResponse(): the chunks are judged at the end of the stream', async () => {
     const { client } = anthropic(() => ({ body: TOOL_STREAM, stream: 'sse' }), { blockDangerousResponses: true })
     const promise = client.messages.create({ ...ask, stream: true })
