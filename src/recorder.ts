@@ -12,6 +12,8 @@ const KNOWN_CLEAN_MAX = 2048
 /** Integers from this size on are checked as text (a card or phone number held as a number). */
 const LONG_NUMBER = 100_000
 const KNOWN_CLEAN_MAX_LENGTH = 64
+/** Strings longer than this are checked for secrets one by one, not joined with the event's other strings. */
+const LONG_STRING = 4096
 
 /** The line an event was recorded as, kept on the event `record()` returns (a symbol: never serialised). */
 const RECORDED_LINE = Symbol('cylestio.recordedLine')
@@ -49,7 +51,14 @@ export class Recorder {
     private readonly onEvent: ((event: MonitorEvent) => void) | undefined,
   ) {
     this.sinkReadsEvent = sink !== null && sink.write !== JsonlEventLog.prototype.write
+    this.joinable = (rules as { redactJoinable?: unknown }).redactJoinable === true
   }
+
+  /**
+   * Whether an event's strings may be checked for secrets in one pass over them joined: not when a
+   * redaction rule anchors to a whole text (`^…$`), nor for a rule set that does not say (not the package's).
+   */
+  private readonly joinable: boolean
 
   /**
    * Records one event. `clean` holds strings the rules have just scanned with no redaction rule firing:
@@ -127,20 +136,47 @@ export class Recorder {
   private sanitize(data: Record<string, unknown>, clean: ReadonlySet<string> | undefined, safe = false): Record<string, unknown> {
     if (!this.redact) return transform(data, 0, [], undefined, keep, safe) as Record<string, unknown>
     const pending: string[] = []
+    let long: string[] | undefined
     let out = transform(data, 0, [], undefined, (s) => {
       // Field names and short values recur: most are found in `knownClean`, so it is asked first.
-      if (!this.knownClean.has(s) && !clean?.has(s)) pending.push(s)
+      if (!this.knownClean.has(s) && !clean?.has(s)) {
+        if (this.alone(s)) (long ??= []).push(s)
+        else pending.push(s)
+      }
       return s
     }, safe)
+    // A long string (a prompt, a tool's output) is masked on its own, once: checked together with the
+    // others and then masked again, it would be read twice. So is every string when joining is not exact.
+    let masked: Map<string, string> | undefined
+    if (long) {
+      const found: string[] = []
+      for (const s of long) {
+        const m = this.rules.redact(s)
+        if (m !== s) (masked ??= new Map()).set(s, m)
+        else found.push(s)
+      }
+      this.rememberClean(found)
+    }
+    let shortMasked = false
     if (pending.length > 0) {
       const joined = pending.join('\n')
-      if (this.rules.redact(joined) !== joined) {
-        out = transform(data, 0, [], undefined, (s) => (clean?.has(s) ? s : this.rules.redact(s)), safe)
-      } else {
-        this.rememberClean(pending)
-      }
+      shortMasked = this.rules.redact(joined) !== joined
+      if (!shortMasked) this.rememberClean(pending)
+    }
+    if (masked || shortMasked) {
+      out = transform(data, 0, [], undefined, (s) => {
+        const m = masked?.get(s)
+        if (m !== undefined) return m
+        if (clean?.has(s) || this.alone(s) || !shortMasked) return s
+        return this.rules.redact(s)
+      }, safe)
     }
     return out as Record<string, unknown>
+  }
+
+  /** Whether `s` is checked for secrets on its own (see `sanitize`). */
+  private alone(s: string): boolean {
+    return !this.joinable || s.length > LONG_STRING
   }
 
   /**

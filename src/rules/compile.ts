@@ -182,6 +182,18 @@ function matchesEmptySomewhere(source: string): boolean {
   )
 }
 
+/**
+ * Whether `source` anchors to the start or end of the text or of a line (`^ $ \A \z` outside `[...]`): such
+ * a pattern matches a text on its own where it would not inside a longer one.
+ * @internal
+ */
+export function hasAnchors(source: string): boolean {
+  return rewriteOutsideClasses(source, (i) => {
+    if (source[i] === '^' || source[i] === '$') return ['', 1]
+    return source[i] === '\\' && 'Az'.includes(source[i + 1] ?? '') ? ['', 2] : undefined
+  }) !== rewriteOutsideClasses(source, () => undefined)
+}
+
 /** `source` with its zero-width assertions outside `[...]` removed. */
 function withoutAssertions(source: string): string {
   return rewriteOutsideClasses(source, (i) => {

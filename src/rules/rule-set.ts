@@ -6,7 +6,7 @@ import RE2 from 're2'
 import { CylestioError, RuleError } from '../errors.js'
 import type { Alert, RuleMatch, RuleSetLike, ScanResult, Target } from '../types.js'
 import { TARGETS } from '../types.js'
-import { withoutCaptures } from './compile.js'
+import { hasAnchors, withoutCaptures } from './compile.js'
 import { GAP_AS_SPACE, GAP_REMOVED, NOT_PLAIN, normalizedForms, toText, type Edit } from './normalize.js'
 import type { Rule } from './schema.js'
 import { VALIDATORS } from './validators.js'
@@ -209,7 +209,14 @@ export class RuleSet implements RuleSetLike {
       })
     }
     this.redactors = new RuleGroup(compiled.filter((c) => c.rule.redact), true)
+    this.redactJoinable = !compiled.some((c) => c.rule.redact && hasAnchors(c.rule.source))
   }
+
+  /**
+   * Whether `redact()` of several texts joined by newlines masks exactly what it masks in each text alone:
+   * true unless a redaction rule anchors to the start or end of a text (`^…$`). @internal
+   */
+  readonly redactJoinable: boolean
 
   /** The number of active rules. */
   get size(): number {

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { monitor, MonitorBlockedError, type Adapter } from '../../src/index.js'
 import { readLog, tempLog } from '../helpers.js'
@@ -116,6 +119,29 @@ describe('a custom client through an adapter', () => {
     await client.chat.send({ model: 'acme-1', prompt: 'hello there', toJSON: () => ({ replaced: true }) } as never)
     const start = (await readLog(file)).find((e) => e.event === 'LLM_call_start')!
     expect(start.data).toEqual({ method: 'chat.send', model: 'acme-1', prompt: 'hello there', stream: false, alert: 'none', security: { matches: [] } })
+  })
+
+  it("a redaction rule anchored to a whole value (^…$) masks a field that holds just that value", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cylestio-anchored-'))
+    const rules = join(dir, 'badge-field.yaml')
+    writeFileSync(rules, `rules:
+  - id: acme.badge-field
+    description: a field that is a badge number and nothing else
+    severity: suspicious
+    targets: [user, response]
+    redact: true
+    patterns: ['^EMP-\\d{6}$']
+`)
+    const file = tempLog()
+    const withRecord: Adapter = {
+      ...acme,
+      calls: { 'chat.send': { ...acme.calls['chat.send']!, response: (result) => ({ response: { status: 'found', record: { name: 'J. Doe', badge: 'EMP-123456' }, text: (result as { text: string }).text } }) } },
+    }
+    const client = monitor(new AcmeClient(), { adapters: [withRecord], store: file, rules })
+    await client.chat.send({ model: 'acme-1', prompt: 'look up J. Doe' })
+    const finish = (await readLog(file)).find((e) => e.event === 'LLM_call_finish')!
+    expect(finish.data.response).toEqual({ status: 'found', record: { name: 'J. Doe', badge: '[REDACTED:acme.badge-field]' }, text: 'echo: look up J. Doe' })
+    expect(readFileSync(file, 'utf8')).not.toContain('EMP-123456')
   })
 
   it('blocks a dangerous prompt before the client sees it', async () => {

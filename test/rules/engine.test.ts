@@ -181,6 +181,30 @@ describe('one pass over many rules', () => {
   })
 })
 
+describe('redaction of several texts at once', () => {
+  it('is exact for the packs (no redaction rule anchors to a whole text), and not for a rule that does', () => {
+    expect(loadRules().redactJoinable).toBe(true)
+    const anchored = loadRules(write('anchored.yaml', `rules:
+  - id: t.badge
+    severity: suspicious
+    targets: [user]
+    redact: true
+    patterns: ['^EMP-\\d{6}$', '[$^]literal']
+`), { defaultRules: false })
+    expect(anchored.redactJoinable).toBe(false)
+    expect(anchored.redact('EMP-123456')).toBe('[REDACTED:t.badge]')
+    expect(anchored.redact('x\nEMP-123456')).toBe('x\nEMP-123456')
+    const classOnly = loadRules(write('class-only.yaml', `rules:
+  - id: t.price
+    severity: suspicious
+    targets: [user]
+    redact: true
+    patterns: ['[$^]\\d+', '\\Q^$\\E']
+`), { defaultRules: false })
+    expect(classOnly.redactJoinable).toBe(true)
+  })
+})
+
 describe('texts that recur on every call (system prompts, tool definitions)', () => {
   const file = write('recurring.yaml', `rules:
 ${rule('t.user-only', "    keywords: ['frobnicate']\n")}
