@@ -230,6 +230,9 @@ function fallbackRequest(args: unknown[]): RequestInfo {
  */
 function rejected(error: Error): Promise<never> {
   const promise = Promise.reject(error)
+  // The SDK's APIPromise rejects only once it is awaited: a blocked call awaited later (after another
+  // `await`) or never must not be an unhandled rejection where the bare client's failure would not be.
+  promise.catch(() => {})
   const same = () => promise
   return Object.assign(promise, { withResponse: same, asResponse: same, parse: same, _thenUnwrap: same, _responseProps: same })
 }
@@ -358,7 +361,9 @@ function observeApiPromise(promise: SdkApiPromise, observed: CallRecord, stream:
     }
     first = Promise.resolve(parsedValue).then(
       (value) => {
-        release()
+        // A parsed body is read: the call is let go of. A stream's body is read only when the stream is:
+        // until then another parse, or a raw read, may read it instead, and is watched for the call.
+        if (!stream) release()
         // The SDKs put the request id on what they parse; a stream has only the header's.
         const id = (value as { _request_id?: unknown } | null)?._request_id
         return settle(value, current, stream, requestId(typeof id === 'string' ? id : undefined, props))
@@ -389,7 +394,8 @@ function observeApiPromise(promise: SdkApiPromise, observed: CallRecord, stream:
       if (!call) return read.call(this)
       return read.call(this).then((props) => {
         const signal = props?.controller?.signal
-        if (!call || parsed()) return props
+        // Even after a parse (it made a stream nobody has read yet), a body not read yet is watched here.
+        if (!call || bodyUsed(props)) return props
         if (watchSseBody(props, call, signal instanceof AbortSignal ? signal : undefined, responseFacts(props))) {
           // The body is watched on its way to whoever reads it: a parse of this promise later reads the same
           // watched body (its chunks are not counted twice), so it runs as the SDK's own.

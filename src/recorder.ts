@@ -286,6 +286,13 @@ export function transform(
   }
   if (ancestors.includes(value)) return safe ? '[Circular]' : value // a cycle: the serialiser reports it, unless `safe`
   if (depth > MAX_MASK_DEPTH) return TOO_DEEP
+  // A `new String(…)` (or Number, Boolean) is written as its value: it is checked as that value, not as an
+  // object whose fields are its characters one by one.
+  if (value instanceof String || value instanceof Number || value instanceof Boolean) {
+    const primitive: unknown = value.valueOf()
+    const next = transform(primitive, depth + 1, ancestors, key, onString, safe)
+    return next === primitive ? value : next
+  }
   if (safe) return readableCopy(value, depth, ancestors, key, onString)
   ancestors.push(value)
   try {

@@ -7,9 +7,6 @@
  */
 import type { CallRecord } from './call.js'
 
-/** The end of an SSE event: a blank line, with any of the three line endings. */
-const EVENT_END = /\r\n\r\n|\n\n|\r\r/g
-
 /**
  * Puts a watching body in place of `props.response`'s and starts the call's stream. The response is replaced
  * by one of the same status, headers and URL whose body is the watched one, so that every way of reading it
@@ -63,34 +60,39 @@ function likeOriginal(copy: Response, original: Response): Response {
 }
 
 function watchedBody(body: ReadableStream<Uint8Array>, call: CallRecord, signal: AbortSignal | undefined, extra?: Record<string, unknown>): ReadableStream<Uint8Array> {
-  const reader = body.getReader()
+  // Taken when the watched body is first read: until then the response's body is free for another reader
+  // (the stream a parse made), which is then the one watched.
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
   const decoder = new TextDecoder()
-  const encoder = new TextEncoder()
-  let text = ''
-  /** Hands on the complete events of `text` (all of it when `last`); false when one was blocked. */
-  const deliver = (controller: ReadableStreamDefaultController<Uint8Array>, last: boolean): boolean => {
-    const ends: number[] = []
-    EVENT_END.lastIndex = 0
-    for (let m = EVENT_END.exec(text); m; m = EVENT_END.exec(text)) ends.push(m.index + m[0].length)
-    if (last && (ends.at(-1) ?? 0) < text.length) ends.push(text.length)
+  /** Bytes read and not handed on yet (an event not complete), in the pieces they came in. */
+  let pieces: Uint8Array[] = []
+  /** The last bytes of `pieces`, to find an event's end split across two reads. */
+  let tail = new Uint8Array(0)
+  /**
+   * Hands on the complete events of `bytes` (all of it when `last`), each as the bytes that came (a byte
+   * order mark or an invalid byte passes as it is); returns what is left, or undefined when one was blocked.
+   */
+  const deliver = (controller: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array, last: boolean): Uint8Array | undefined => {
+    const ends = eventEnds(bytes)
+    if (last && (ends.at(-1) ?? 0) < bytes.length) ends.push(bytes.length)
     let from = 0
     for (const to of ends) {
-      const event = text.slice(from, to)
-      const data = dataOf(event)
+      const event = new Uint8Array(bytes.subarray(from, to)) // a copy: the consumer may keep or transfer it
+      const data = dataOf(decoder.decode(event))
       const blocked = data === undefined ? undefined : call.chunk(data, extra)
       if (blocked) {
         controller.error(blocked)
-        reader.cancel(blocked).catch(() => {})
-        return false
+        reader?.cancel(blocked).catch(() => {})
+        return undefined
       }
-      controller.enqueue(encoder.encode(event))
+      controller.enqueue(event)
       from = to
     }
-    text = text.slice(from)
-    return true
+    return bytes.subarray(from)
   }
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
+      reader ??= body.getReader()
       for (;;) {
         let step: ReadableStreamReadResult<Uint8Array>
         try {
@@ -102,27 +104,55 @@ function watchedBody(body: ReadableStream<Uint8Array>, call: CallRecord, signal:
           throw error
         }
         if (step.done) {
-          text += decoder.decode()
-          if (!deliver(controller, true)) return
+          if (deliver(controller, concat(pieces), true) === undefined) return
           const blocked = call.endStream(false, extra)
           if (blocked) controller.error(blocked)
           else controller.close()
           return
         }
-        const before = text.length
-        text += decoder.decode(step.value, { stream: true })
-        if (text.length === before) continue
-        const pending = text.length
-        if (!deliver(controller, false)) return
+        const value = step.value
+        if (value.length === 0) continue
+        // Only a read that ends an event joins the pieces: a long event read in small pieces is copied once.
+        const ended = eventEnds(concat([tail, value])).length > 0
+        pieces.push(value)
+        tail = concat([tail, value]).slice(-3)
+        if (!ended) continue
+        const left = deliver(controller, concat(pieces), false)
+        if (left === undefined) return
+        pieces = left.length > 0 ? [left] : []
+        tail = left.slice(-3)
         // Something was handed on: the SDK gets to read it before the next network read.
-        if (text.length < pending) return
+        return
       }
     },
     cancel(reason) {
       call.endStream(true, extra)
-      return reader.cancel(reason)
+      return (reader ?? body).cancel(reason)
     },
-  })
+    // Pulled only when read (the default would pull at once, taking the response's body before anyone reads).
+  }, { highWaterMark: 0 })
+}
+
+/** Byte offsets just after each event's end (a blank line: `\r\n\r\n`, `\n\n` or `\r\r`) in `bytes`. */
+function eventEnds(bytes: Uint8Array): number[] {
+  const ends: number[] = []
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]
+    if (b !== 0x0a && b !== 0x0d) continue
+    if (b === 0x0d && bytes[i + 1] === 0x0a && bytes[i + 2] === 0x0d && bytes[i + 3] === 0x0a) {
+      ends.push(i + 4)
+      i += 3
+    } else if ((b === 0x0a && bytes[i + 1] === 0x0a) || (b === 0x0d && bytes[i + 1] === 0x0d)) {
+      ends.push(i + 2)
+      i += 1
+    }
+  }
+  return ends
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!
+  return Buffer.concat(parts)
 }
 
 /** The parsed `data:` of one SSE event; undefined for a comment, a ping without data, or data that is not JSON. */

@@ -1,6 +1,6 @@
 import type { Adapter, CallSpec, RequestInfo, ResponseInfo, StreamAccumulator, Target, TextPart } from '../types.js'
 import { protoNamed, safeJson } from './anthropic.js'
-import { toolInputText } from './tool-input.js'
+import { asSent, toolInputText } from './tool-input.js'
 
 /**
  * The built-in adapter for the `openai` package, recognised by its shape (the package is never imported):
@@ -31,18 +31,40 @@ function newestTurn(items: Item[], isAssistant: (item: Item) => boolean, { scanH
   return 0
 }
 
-/** Text of OpenAI content: a string, or parts of type `text`/`input_text`/`output_text`/`refusal`. */
-function pushContent(texts: TextPart[], content: unknown, target: Target): void {
+/**
+ * Text of OpenAI content: a string, or parts of type `text`/`input_text`/`output_text`/`refusal`. Every value
+ * is read as the SDK sends it (`JSON.stringify`: a `toJSON()`'s result, a `String` object's string; see `asSent`).
+ */
+function pushContent(texts: TextPart[], given: unknown, target: Target): void {
+  const content = asSent(given, 'content')
   if (typeof content === 'string') {
     if (content !== '') texts.push({ target, text: content })
     return
   }
   if (!Array.isArray(content)) return
-  for (const part of content as Item[]) {
-    if (!part || typeof part !== 'object') continue
-    const text = part.text ?? part.refusal
+  content.forEach((p: unknown, i) => {
+    const part = asSent(p, i)
+    if (!isObject(part)) return
+    const text = asSent(part.text, 'text') ?? asSent(part.refusal, 'refusal')
     if (typeof text === 'string') texts.push({ target, text })
-  }
+  })
+}
+
+/** `value` as sent, when it is an object (not an array); else an empty one. */
+function sentObject(value: unknown, key: string | number): Item {
+  const sent = asSent(value, key)
+  return (isObject(sent) ? sent : {}) as Item
+}
+
+/** `value` as sent, when it is an array; else an empty one. */
+function sentArray(value: unknown, key: string): unknown[] {
+  const sent = asSent(value, key)
+  return Array.isArray(sent) ? sent : []
+}
+
+/** How the SDK reads the response (a stream or not): from the params it was given, not the body it sends. */
+function readStream(given: unknown): unknown {
+  return isObject(given) ? given.stream : undefined
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -62,12 +84,13 @@ function roleTarget(role: unknown): Target {
 }
 
 function toolDefinitions(texts: TextPart[], tools: unknown): void {
-  if (!Array.isArray(tools)) return
-  for (const tool of tools as unknown[]) {
+  for (const [i, given] of sentArray(tools, 'tools').entries()) {
+    const tool = asSent(given, i)
     if (!isObject(tool)) continue
     // Chat completions nest the function (`{ type: 'function', function: {…} }`); responses do not.
-    const fn = (isObject(tool.function) ? tool.function : tool) as { name?: unknown; description?: unknown; parameters?: unknown }
-    const parts = [fn.name, fn.description, fn.parameters ? safeJson(fn.parameters) : '']
+    const nested = asSent(tool.function, 'function')
+    const fn = (isObject(nested) ? nested : tool) as { name?: unknown; description?: unknown; parameters?: unknown }
+    const parts = [asSent(fn.name, 'name'), asSent(fn.description, 'description'), fn.parameters ? safeJson(fn.parameters) : '']
     const text = parts.filter((p) => typeof p === 'string' && p !== '').join('\n')
     if (text) texts.push({ target: 'tool_definition', text })
   }
@@ -84,20 +107,25 @@ interface ChatParams {
 
 function readChatRequest(args: unknown[], options: TurnOptions): RequestInfo {
   // Malformed entries are skipped, never thrown over: a reader that throws leaves the whole request unscanned.
-  const params = (isObject(args[0]) ? args[0] : {}) as ChatParams
-  const messages = (Array.isArray(params.messages) ? params.messages : []).map((m) => (isObject(m) ? m : ({} as Item)))
-  const from = newestTurn(messages, (m) => m.role === 'assistant', options)
+  // The SDK sends its params with `JSON.stringify`: they are read as it sends them (see `asSent`).
+  const params = sentObject(args[0], '') as ChatParams & Item
+  const messages = sentArray(params.messages, 'messages').map((m, i) => sentObject(m, i))
+  const roles = messages.map((m) => asSent(m.role, 'role'))
+  const roleOf = new Map(messages.map((m, i) => [m, roles[i]]))
+  const from = newestTurn(messages, (m) => roleOf.get(m) === 'assistant', options)
   const texts: TextPart[] = []
   messages.forEach((m, i) => {
-    const target = roleTarget(m.role)
+    const target = roleTarget(roles[i])
     if (target !== 'system' && i < from) return
     pushContent(texts, m.content, target)
-    for (const call of arrayOf<{ function?: { arguments?: unknown } }>(m.tool_calls)) {
-      if (typeof call?.function?.arguments === 'string') texts.push({ target: 'assistant', text: call.function.arguments })
+    for (const [j, call] of sentArray(m.tool_calls, 'tool_calls').entries()) {
+      const args = asSent(sentObject(sentObject(call, j).function, 'function').arguments, 'arguments')
+      if (typeof args === 'string') texts.push({ target: 'assistant', text: args })
     }
   })
   toolDefinitions(texts, params.tools)
-  return { model: params.model, params, texts, stream: Boolean(params.stream) }
+  const model = asSent(params.model, 'model')
+  return { model: typeof model === 'string' ? model : undefined, params, texts, stream: Boolean(readStream(args[0])) }
 }
 
 interface ChatMessage {
@@ -216,19 +244,25 @@ interface ResponsesParams {
 }
 
 function readResponsesRequest(args: unknown[], options: TurnOptions): RequestInfo {
-  const params = (isObject(args[0]) ? args[0] : {}) as ResponsesParams
+  const params = sentObject(args[0], '') as ResponsesParams & Item
   const texts: TextPart[] = []
-  if (typeof params.instructions === 'string') texts.push({ target: 'system', text: params.instructions })
-  if (typeof params.input === 'string') texts.push({ target: 'user', text: params.input })
-  else if (Array.isArray(params.input)) {
-    const items = params.input.map((item) => (isObject(item) ? item : ({} as Item)))
+  const instructions = asSent(params.instructions, 'instructions')
+  if (typeof instructions === 'string') texts.push({ target: 'system', text: instructions })
+  const input = asSent(params.input, 'input')
+  if (typeof input === 'string') texts.push({ target: 'user', text: input })
+  else if (Array.isArray(input)) {
+    const items = input.map((item, i) => {
+      const sent = sentObject(item, i)
+      return { ...sent, type: asSent(sent.type, 'type'), role: asSent(sent.role, 'role') } as Item
+    })
     const isAssistant = (item: Item) => item.role === 'assistant' || item.type === 'function_call'
     const from = newestTurn(items, isAssistant, options)
     items.forEach((item, i) => {
       if (item.type === 'function_call_output') {
         if (i >= from) pushContent(texts, item.output, 'tool_result')
       } else if (item.type === 'function_call') {
-        if (i >= from && typeof item.arguments === 'string') texts.push({ target: 'assistant', text: item.arguments })
+        const args = asSent(item.arguments, 'arguments')
+        if (i >= from && typeof args === 'string') texts.push({ target: 'assistant', text: args })
       } else if (item.role !== undefined) {
         const target = roleTarget(item.role)
         if (target === 'system' || i >= from) pushContent(texts, item.content, target)
@@ -236,7 +270,8 @@ function readResponsesRequest(args: unknown[], options: TurnOptions): RequestInf
     })
   }
   toolDefinitions(texts, params.tools)
-  return { model: params.model, params, texts, stream: Boolean(params.stream) }
+  const model = asSent(params.model, 'model')
+  return { model: typeof model === 'string' ? model : undefined, params, texts, stream: Boolean(readStream(args[0])) }
 }
 
 function readResponsesResponse(result: unknown): ResponseInfo {

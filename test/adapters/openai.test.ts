@@ -126,6 +126,27 @@ describe('openai: chat.completions.create', () => {
 })
 
 describe('openai: a blocked request', () => {
+  it('reads texts as the SDK sends them (JSON.stringify): String objects and toJSON results are scanned and blocked; nothing is sent', async () => {
+    const file = tempLog()
+    const raw = openaiClient()
+    const client = monitor(raw.client, { store: file, defaultRules: false, rules: [destructiveRuleFile()] })
+    const boxed = new String(DANGEROUS_PROMPT)
+    const variants: unknown[] = [
+      { model: 'gpt-4o', messages: [{ role: 'user', content: boxed }] },
+      { model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'text', text: boxed }] }] },
+      { model: 'gpt-4o', messages: [{ toJSON: () => ({ role: 'user', content: DANGEROUS_PROMPT }) }] },
+      { model: 'gpt-4o', messages: [], toJSON: () => ({ model: 'gpt-4o', messages: [{ role: 'user', content: DANGEROUS_PROMPT }] }) },
+    ]
+    for (const params of variants) await expect(client.chat.completions.create(params as never)).rejects.toBeInstanceOf(MonitorBlockedError)
+    await expect(client.responses.create({ model: 'gpt-4.1', input: boxed } as never)).rejects.toBeInstanceOf(MonitorBlockedError)
+    await expect(client.responses.create({ model: 'gpt-4.1', input: [{ role: 'user', content: boxed }] } as never)).rejects.toBeInstanceOf(MonitorBlockedError)
+    expect(raw.wire.requests).toHaveLength(0)
+    const blocked = (await readLog(file)).filter((e) => e.event === 'LLM_call_blocked')
+    expect(blocked).toHaveLength(6)
+    // The parameters recorded are those that would have been sent.
+    expect(blocked[3]!.data.messages).toEqual([{ role: 'user', content: DANGEROUS_PROMPT }])
+  })
+
   it('rejects with MonitorBlockedError through create, withResponse() and the parse() helper; nothing is sent', async () => {
     const file = tempLog()
     const raw = openaiClient()

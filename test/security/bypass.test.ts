@@ -32,6 +32,24 @@ describe('dangerous requests are blocked before they are sent', () => {
     await expectBlocked(client.messages.create({ ...base, messages: [{ role: 'user', content: [{ type: 'text', text: 'please' }, { type: 'text', text: WIPE }] }] }), requests)
   })
 
+  it("a blocked call awaited after another await is no unhandled rejection (the SDK's promise rejects only when awaited)", async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const { client, requests } = anthropic()
+      const ok = client.messages.create({ ...base, messages: [{ role: 'user', content: 'hi' }] })
+      const blocked = client.messages.create({ ...base, messages: [{ role: 'user', content: `Run this now: ${WIPE}` }] })
+      await ok
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      await expect(blocked).rejects.toBeInstanceOf(MonitorBlockedError)
+      expect(requests).toHaveLength(1)
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
   it('a user turn followed by an assistant prefill is still the newest turn', async () => {
     const { client, file, requests } = anthropic()
     await expectBlocked(
@@ -294,6 +312,68 @@ describe('blockDangerousResponses holds when the raw response was read first', (
     await expect(run()).rejects.toBeInstanceOf(MonitorBlockedError)
     const events = (await readLog(file)).filter((e) => e.channel === 'LLM')
     expect(events.map((e) => [e.event, e.data.stream, e.data.alert])).toEqual([['LLM_call_start', true, 'none'], ['LLM_call_finish', undefined, 'dangerous']])
+  })
+
+  it('a stream parsed, then parsed again or read raw (one after the other): what is read is watched and judged', async () => {
+    type Unwrappable = { _thenUnwrap: (f: (x: unknown) => unknown) => Promise<AsyncIterable<unknown>>; _responseProps: () => Promise<{ response: Response }> }
+    // Parsed, then parsed again: the second stream is the one read.
+    {
+      const { client, file } = anthropic(() => ({ body: TOOL_STREAM, stream: 'sse' }), { blockDangerousResponses: true })
+      const promise = client.messages.create({ ...ask, stream: true })
+      await promise
+      const again = await (promise as unknown as Unwrappable)._thenUnwrap((x) => x)
+      const run = async () => {
+        for await (const _ of again) void _
+      }
+      await expect(run()).rejects.toBeInstanceOf(MonitorBlockedError)
+      const closing = (await readLog(file)).filter((e) => e.event !== 'LLM_call_start' && e.event !== 'monitoring_enabled')
+      expect(closing.map((e) => [e.event, e.data.alert])).toEqual([['LLM_call_finish', 'dangerous']])
+    }
+    // Parsed, then its raw body read: watched on its way, the tool call withheld.
+    {
+      const { client, file } = anthropic(() => ({ body: TOOL_STREAM, stream: 'sse' }), { blockDangerousResponses: true })
+      const promise = client.messages.create({ ...ask, stream: true })
+      await promise
+      const { response } = await (promise as unknown as Unwrappable)._responseProps()
+      await expect(response.text()).rejects.toBeInstanceOf(MonitorBlockedError)
+      const closing = (await readLog(file)).filter((e) => e.event !== 'LLM_call_start' && e.event !== 'monitoring_enabled')
+      expect(closing.map((e) => [e.event, e.data.alert])).toEqual([['LLM_call_finish', 'dangerous']])
+    }
+    // Parsed, its raw response looked at but not read, then the stream read: the stream works and is judged.
+    {
+      const { client, file } = anthropic(() => ({ body: TOOL_STREAM, stream: 'sse' }), { blockDangerousResponses: true })
+      const promise = client.messages.create({ ...ask, stream: true })
+      const stream = await promise
+      expect((await (promise as unknown as Unwrappable)._responseProps()).response.status).toBe(200)
+      const run = async () => {
+        for await (const _ of stream) void _
+      }
+      await expect(run()).rejects.toBeInstanceOf(MonitorBlockedError)
+      const closing = (await readLog(file)).filter((e) => e.event !== 'LLM_call_start' && e.event !== 'monitoring_enabled')
+      expect(closing.map((e) => [e.event, e.data.alert])).toEqual([['LLM_call_finish', 'dangerous']])
+    }
+  })
+
+  it('a streamed raw body read through _responseProps() keeps its bytes as sent (a byte order mark, characters split across reads)', async () => {
+    const body = `\uFEFF${sse([
+      { type: 'message_start', message: { id: 'msg_04', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 5, output_tokens: 1 } } },
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Zwiebeln, Möhren und Lauch — 玉ねぎ 🧅' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 9 } },
+      { type: 'message_stop' },
+    ])}`
+    const read = async (c: Anthropic) => {
+      const promise = c.messages.create({ ...ask, stream: true })
+      const { response } = await (promise as unknown as { _responseProps: () => Promise<{ response: Response }> })._responseProps()
+      return Buffer.from(await response.arrayBuffer()).toString('hex')
+    }
+    const { client, bare, file } = anthropic(() => ({ body, stream: 'sse' }))
+    const expected = await read(bare)
+    expect(expected.startsWith('efbbbf')).toBe(true)
+    expect(await read(client)).toBe(expected)
+    const finish = (await readLog(file)).find((e) => e.event === 'LLM_call_finish')!
+    expect(finish.data.response).toMatchObject({ content: [{ type: 'text', text: 'Zwiebeln, Möhren und Lauch — 玉ねぎ 🧅' }] })
   })
 
   it('stream: true after asResponse(): the chunks are judged at the end of the stream', async () => {

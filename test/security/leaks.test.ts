@@ -143,6 +143,19 @@ describe('secrets never reach the event log in clear', () => {
     await expectNoSecret(file, events)
   })
 
+  it('String objects (new String(…)) in the request and the response are masked as the strings JSON writes', async () => {
+    const { client, file, events } = setup(message([{ type: 'text', text: new String(`stored ${KEY} for you`) }]))
+    await client.messages.create({
+      ...base,
+      metadata: { user_id: new String(EMAIL) },
+      messages: [{ role: 'user', content: new String(`my key is ${KEY}, card ${CARD}`) }],
+    } as never)
+    await expectNoSecret(file, events)
+    const start = (await readLog(file)).find((e) => e.event === 'LLM_call_start')!
+    expect(start.data.messages).toEqual([{ role: 'user', content: 'my key is [REDACTED:secrets.anthropic-api-key], card [REDACTED:pii.credit-card]' }])
+    expect(start.data.metadata).toEqual({ user_id: '[REDACTED:pii.email]' })
+  })
+
   it('a card hidden among many non-Luhn digit runs in one tool_result is still masked', async () => {
     const { file, client, events } = setup()
     const luhn = (d: string) => [...d].reverse().reduce((sum, c, i) => sum + (i % 2 ? ((+c * 2) % 10) + Math.floor((+c * 2) / 10) : +c), 0) % 10 === 0
