@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks'
+import { types } from 'node:util'
 import { errorText, reportFault } from './faults.js'
 import { setField } from './fields.js'
 import { JsonlEventLog } from './store/jsonl-event-log.js'
@@ -286,13 +287,18 @@ export function transform(
   }
   if (ancestors.includes(value)) return safe ? '[Circular]' : value // a cycle: the serialiser reports it, unless `safe`
   if (depth > MAX_MASK_DEPTH) return TOO_DEEP
-  // A `new String(…)` (or Number, Boolean) is written as its value: it is checked as that value, not as an
-  // object whose fields are its characters one by one.
-  if (value instanceof String || value instanceof Number || value instanceof Boolean) {
-    const primitive: unknown = value.valueOf()
-    const next = transform(primitive, depth + 1, ancestors, key, onString, safe)
-    return next === primitive ? value : next
+  // What JSON.stringify writes in place of the object: `toJSON()`'s result (Dates), or the value of a
+  // `new String(…)`, `new Number(…)`, `new Boolean(…)` (of any realm, through its own `toString`). That value
+  // is checked and returned, so that what is written is what was checked (the object is not read twice).
+  let json: unknown
+  try {
+    json = asJson(value, key)
+  } catch (error) {
+    // A toJSON (or toString) that throws: the serialiser would throw too; the safe copy says so in its place.
+    if (!safe) throw error
+    return onString(`[unreadable: ${errorText(error)}]`)
   }
+  if (json !== value) return transform(json, depth + 1, ancestors, key, onString, safe)
   if (safe) return readableCopy(value, depth, ancestors, key, onString)
   ancestors.push(value)
   try {
@@ -304,12 +310,6 @@ export function transform(
         if (next !== item) (out ??= value.slice())[i] = next
       }
       return out ?? value
-    }
-    // What JSON.stringify writes: `toJSON()`'s result (Dates), else the own enumerable fields.
-    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-      const json: unknown = (value as { toJSON: (key: string) => unknown }).toJSON(key ?? '')
-      const next = transform(json, depth + 1, ancestors, key, onString, safe)
-      return next === json ? value : next
     }
     let out: Record<string, unknown> | undefined
     let renamed: Map<string, string> | undefined
@@ -335,6 +335,21 @@ export function transform(
 }
 
 /**
+ * What `JSON.stringify` writes for the object `value` before looking at its fields: `toJSON(key)`'s result,
+ * else a boxed primitive's value (a String object through `ToString`, a Number through `ToNumber`, as the
+ * serialiser converts them); else `value` itself.
+ */
+function asJson(value: object, key: string | undefined): unknown {
+  const toJSON = (value as { toJSON?: unknown }).toJSON
+  if (typeof toJSON === 'function') return toJSON.call(value, key ?? '')
+  if (!types.isBoxedPrimitive(value)) return value
+  if (types.isStringObject(value)) return String(value)
+  if (types.isNumberObject(value)) return Number(value)
+  if (types.isBooleanObject(value)) return Boolean.prototype.valueOf.call(value)
+  return value
+}
+
+/**
  * `value` copied field by field for the second, safe attempt: a field whose read throws (a lazy getter, a
  * revoked Proxy) is written as `[unreadable: why]` and the others are kept, masked as ever.
  */
@@ -354,9 +369,6 @@ function readableCopy(value: object, depth: number, ancestors: object[], key: st
           }
         }
         return out
-      }
-      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-        return transform((value as { toJSON: (key: string) => unknown }).toJSON(key ?? ''), depth + 1, ancestors, key, onString, true)
       }
       keys = Object.keys(value)
     } catch (error) {

@@ -133,19 +133,24 @@ function watchedBody(body: ReadableStream<Uint8Array>, call: CallRecord, signal:
   }, { highWaterMark: 0 })
 }
 
-/** Byte offsets just after each event's end (a blank line: `\r\n\r\n`, `\n\n` or `\r\r`) in `bytes`. */
+/**
+ * Byte offsets just after each event's end in `bytes`, which start at the start of a line: an event ends at
+ * a blank line, a line ending being `\r\n`, `\n` or `\r`, in any mix (`\n\n`, `\r\n\r\n`, `\n\r`, `\r\n\n`…),
+ * as the SDK's decoder reads them.
+ */
 function eventEnds(bytes: Uint8Array): number[] {
   const ends: number[] = []
+  let lineStart = true
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]
-    if (b !== 0x0a && b !== 0x0d) continue
-    if (b === 0x0d && bytes[i + 1] === 0x0a && bytes[i + 2] === 0x0d && bytes[i + 3] === 0x0a) {
-      ends.push(i + 4)
-      i += 3
-    } else if ((b === 0x0a && bytes[i + 1] === 0x0a) || (b === 0x0d && bytes[i + 1] === 0x0d)) {
-      ends.push(i + 2)
-      i += 1
+    if (b !== 0x0a && b !== 0x0d) {
+      lineStart = false
+      continue
     }
+    const end = b === 0x0d && bytes[i + 1] === 0x0a ? i + 2 : i + 1
+    if (lineStart) ends.push(end)
+    lineStart = true
+    i = end - 1
   }
   return ends
 }

@@ -35,8 +35,8 @@ function newestTurn(items: Item[], isAssistant: (item: Item) => boolean, { scanH
  * Text of OpenAI content: a string, or parts of type `text`/`input_text`/`output_text`/`refusal`. Every value
  * is read as the SDK sends it (`JSON.stringify`: a `toJSON()`'s result, a `String` object's string; see `asSent`).
  */
-function pushContent(texts: TextPart[], given: unknown, target: Target): void {
-  const content = asSent(given, 'content')
+function pushContent(texts: TextPart[], given: unknown, target: Target, key = 'content'): void {
+  const content = asSent(given, key)
   if (typeof content === 'string') {
     if (content !== '') texts.push({ target, text: content })
     return
@@ -259,7 +259,7 @@ function readResponsesRequest(args: unknown[], options: TurnOptions): RequestInf
     const from = newestTurn(items, isAssistant, options)
     items.forEach((item, i) => {
       if (item.type === 'function_call_output') {
-        if (i >= from) pushContent(texts, item.output, 'tool_result')
+        if (i >= from) pushContent(texts, item.output, 'tool_result', 'output')
       } else if (item.type === 'function_call') {
         const args = asSent(item.arguments, 'arguments')
         if (i >= from && typeof args === 'string') texts.push({ target: 'assistant', text: args })

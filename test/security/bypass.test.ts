@@ -354,6 +354,19 @@ describe('blockDangerousResponses holds when the raw response was read first', (
     }
   })
 
+  it('a streamed raw body read through _responseProps() is judged whatever mix of line endings ends its events', async () => {
+    const events = TOOL_STREAM.trimEnd().split('\n\n').map((e) => e.split('\n'))
+    for (const [line, blank] of [['\n', '\r\n'], ['\n', '\r'], ['\r\n', '\r'], ['\r', '\r'], ['\r\n', '\n']]) {
+      const body = events.map((lines) => `${lines.join(line!)}${line}${blank}`).join('')
+      const { client, file } = anthropic(() => ({ body, stream: 'sse' }), { blockDangerousResponses: true })
+      const promise = client.messages.create({ ...ask, stream: true })
+      const { response } = await (promise as unknown as { _responseProps: () => Promise<{ response: Response }> })._responseProps()
+      await expect(response.text(), JSON.stringify([line, blank])).rejects.toBeInstanceOf(MonitorBlockedError)
+      const closing = (await readLog(file)).filter((e) => e.event !== 'LLM_call_start' && e.event !== 'monitoring_enabled')
+      expect(closing.map((e) => [e.event, e.data.alert])).toEqual([['LLM_call_finish', 'dangerous']])
+    }
+  })
+
   it('a streamed raw body read through _responseProps() keeps its bytes as sent (a byte order mark, characters split across reads)', async () => {
     const body = `\uFEFF${sse([
       { type: 'message_start', message: { id: 'msg_04', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 5, output_tokens: 1 } } },

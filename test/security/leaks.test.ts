@@ -1,5 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { readFileSync } from 'node:fs'
+import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { MonitorBlockedError, monitor } from '../../src/index.js'
 import { fakeFetch, readLog, tempLog } from '../helpers.js'
@@ -154,6 +155,32 @@ describe('secrets never reach the event log in clear', () => {
     const start = (await readLog(file)).find((e) => e.event === 'LLM_call_start')!
     expect(start.data.messages).toEqual([{ role: 'user', content: 'my key is [REDACTED:secrets.anthropic-api-key], card [REDACTED:pii.credit-card]' }])
     expect(start.data.metadata).toEqual({ user_id: '[REDACTED:pii.email]' })
+  })
+
+  it('boxed values are masked as JSON writes them: their own toString or toJSON, a subclass, another realm', async () => {
+    const { client, file, events } = setup()
+    class Note extends String {
+      override toString(): string {
+        return `owner ${EMAIL}`
+      }
+    }
+    const metadata = {
+      overridden: Object.assign(new String('benign'), { toString: () => `key ${KEY}` }),
+      subclass: new Note('benign'),
+      withToJSON: Object.assign(new String('benign'), { toJSON: () => `aws ${AWS}` }),
+      otherRealm: runInNewContext(`new String(${JSON.stringify(`key ${KEY}`)})`) as unknown,
+      card: runInNewContext(`new Number(${CARD})`) as unknown,
+    }
+    await client.messages.create({ ...base, metadata, messages: [{ role: 'user', content: 'hi' }] } as never)
+    await expectNoSecret(file, events)
+    const start = (await readLog(file)).find((e) => e.event === 'LLM_call_start')!
+    expect(start.data.metadata).toEqual({
+      overridden: 'key [REDACTED:secrets.anthropic-api-key]',
+      subclass: 'owner [REDACTED:pii.email]',
+      withToJSON: 'aws [REDACTED:secrets.aws-access-key-id]',
+      otherRealm: 'key [REDACTED:secrets.anthropic-api-key]',
+      card: '[REDACTED:pii.credit-card]',
+    })
   })
 
   it('a card hidden among many non-Luhn digit runs in one tool_result is still masked', async () => {
