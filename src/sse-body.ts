@@ -113,10 +113,10 @@ function watchedBody(body: ReadableStream<Uint8Array>, call: CallRecord, signal:
         const value = step.value
         if (value.length === 0) continue
         // Only a read that ends an event joins the pieces: a long event read in small pieces is copied once.
-        const ended = eventEnds(concat([tail, value])).length > 0
+        const around = concat([tail, value])
         pieces.push(value)
-        tail = concat([tail, value]).slice(-3)
-        if (!ended) continue
+        tail = around.slice(-3)
+        if (eventEnds(around).length === 0) continue
         const left = deliver(controller, concat(pieces), false)
         if (left === undefined) return
         pieces = left.length > 0 ? [left] : []
