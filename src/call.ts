@@ -434,11 +434,14 @@ export class CallRecord {
     const data: Record<string, unknown> = {}
     addFields(data, extra)
     data.blocked_mid_stream = true
-    return this.endStream(false, data)
+    return this.endStream(false, data, true)
   }
 
-  /** The stream ended (`partial`: the user stopped reading it before its end). */
-  endStream(partial: boolean, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
+  /**
+   * The stream ended (`partial`: the user stopped reading it before its end; `stopped`: the monitor stopped
+   * it, at a dangerous tool call).
+   */
+  endStream(partial: boolean, extra?: Record<string, unknown>, stopped = false): MonitorBlockedError | undefined {
     if (this.closed) {
       openCalls.delete(this)
       const accumulator = this.accumulator
@@ -451,6 +454,14 @@ export class CallRecord {
     addFields(data, extra)
     data.time_to_first_token_ms = ttft
     if (partial) data.partial = true
+    else if (!stopped && isCutShort(info)) {
+      // The stream ended, not left by its reader, before the end of its response (no `message_stop`, no
+      // `finish_reason`): the service or the connection cut it short. The call failed, whether or not the
+      // client threw; what it delivered is judged all the same.
+      const failed = Object.assign(new Error('the stream ended before the end of its response'), { name: 'IncompleteStream' })
+      info.data = withoutPartial(info.data)
+      return this.close(info, data, failed)
+    }
     return this.close(info, data)
   }
 
@@ -506,7 +517,8 @@ export class CallRecord {
     this.closingEvent = this.ctx.recorder.record('LLM_call_error', 'error', this.id, data)
   }
 
-  private close(info: ReadInfo, extra?: Record<string, unknown>): MonitorBlockedError | undefined {
+  /** Closes the call with its response read: a finish event, or with `failed` (a stream cut short) an error event holding what arrived. */
+  private close(info: ReadInfo, extra?: Record<string, unknown>, failed?: Error): MonitorBlockedError | undefined {
     this.closed = true
     this.cancelPending()
     openCalls.delete(this)
@@ -523,7 +535,10 @@ export class CallRecord {
     if (model !== undefined) data.model = model
     data.duration_ms = round(performance.now() - this.started)
     addFields(data, extra)
-    data.response = info.response ?? null
+    if (failed) {
+      data.error = describeError(failed)
+      data.partial_response = info.response ?? null
+    } else data.response = info.response ?? null
     data.usage = info.usage ?? null
     // A response whose body the monitor did not read was not judged: it has no alert. Nor has one whose
     // adapter reader failed (nothing of it was read); one with some texts unreadable has the alert of the others.
@@ -537,7 +552,8 @@ export class CallRecord {
       data.security = { matches: [], unscanned: true }
       level = 'warning'
     }
-    const event = ctx.recorder.record('LLM_call_finish', level, this.id, data, undefined, scan.clean)
+    if (failed) level = 'error'
+    const event = ctx.recorder.record(failed ? 'LLM_call_error' : 'LLM_call_finish', level, this.id, data, undefined, scan.clean)
     this.closingEvent = event
     if (scan.alert === 'dangerous' && ctx.blockDangerousResponses) {
       ctx.recorder.flushNow()
@@ -545,6 +561,17 @@ export class CallRecord {
     }
     return undefined
   }
+}
+
+/** Whether an adapter says the response it assembled from a stream is not whole (`data.partial`, as ours do). */
+function isCutShort(info: ReadInfo): boolean {
+  return info.unscanned === undefined && info.data?.partial === true
+}
+
+function withoutPartial(data: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (data === undefined) return undefined
+  const { partial: _partial, ...rest } = data
+  return rest
 }
 
 /** The model a response names, if it can be read (a getter of an adapter's response may throw). */

@@ -449,6 +449,10 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  */
 function watchStream(stream: AsyncIterable<unknown>, call: CallRecord, extra?: Record<string, unknown>): void {
   const iterate = stream[Symbol.asyncIterator]
+  const controller = (stream as { controller?: unknown }).controller
+  // A stream whose controller was aborted (by the application, a `break`, a timeout) ends early without an
+  // error: it was left, not cut short by the service.
+  const aborted = () => controller instanceof AbortController && controller.signal.aborted
   // Shared by every stream of the call (two parses of one response give two streams of one body).
   const readers: Readers = (call.readers ??= { open: 0 })
   try {
@@ -456,7 +460,7 @@ function watchStream(stream: AsyncIterable<unknown>, call: CallRecord, extra?: R
       configurable: true,
       writable: true,
       value: function (this: AsyncIterable<unknown>) {
-        return observedIterator(iterate.call(this), call, readers, extra)
+        return observedIterator(iterate.call(this), call, readers, extra, aborted)
       },
     })
   } catch (error) {
@@ -467,7 +471,6 @@ function watchStream(stream: AsyncIterable<unknown>, call: CallRecord, extra?: R
   // A stream aborted through its controller before (or without) being read still gets its closing event.
   // It waits a turn: when the abort comes from the SDK itself (a `break`, an error mid-stream), the
   // iterator's own end or error is recorded first, and this is a no-op.
-  const controller = (stream as { controller?: unknown }).controller
   if (controller instanceof AbortController) afterAbort(controller, () => setTimeout(() => call.endStream(true, extra), 0))
 }
 
@@ -509,7 +512,8 @@ function observedIterator(
   inner: AsyncIterator<unknown>,
   call: CallRecord,
   readers: Readers,
-  extra?: Record<string, unknown>,
+  extra: Record<string, unknown> | undefined,
+  aborted: () => boolean,
 ): AsyncIterableIterator<unknown> {
   // 0: not read yet, 1: reading, 2: ended. `delivered`: this iterator handed out a chunk.
   let state = 0
@@ -533,7 +537,7 @@ function observedIterator(
       return step
     }
     end()
-    const blocked = call.endStream(false, extra)
+    const blocked = call.endStream(aborted(), extra)
     if (blocked) throw blocked
     return step
   }

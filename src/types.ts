@@ -88,7 +88,11 @@ export interface StreamAccumulator {
    * at the end of the stream. Called only when that option is on.
    */
   completedTexts?(chunk: unknown): TextPart[] | undefined
-  /** The response assembled so far (called once, when the stream ends or is abandoned). */
+  /**
+   * The response assembled so far (called once, when the stream ends or is abandoned). `data.partial: true`
+   * says the response is not whole: a stream that ended so (its reader did not leave it) was cut short, and
+   * is recorded as an `LLM_call_error` (`IncompleteStream`) holding what arrived.
+   */
   result(): ResponseInfo
 }
 

@@ -30,7 +30,10 @@ function anthropicWire(url: URL, body: any) {
     }
     if (body.stream) {
       const name = prompt.includes('all blocks') ? 'stream-all-blocks' : prompt.includes('fail mid-stream') ? 'stream-error' : 'stream-text'
-      return { stream: 'sse' as const, body: fixture(`anthropic/${name}.sse`), delayMs: prompt.includes('slowly') ? 3 : 0 }
+      let sse = fixture(`anthropic/${name}.sse`)
+      // The connection closed by the service after the text's deltas: no content_block_stop, message_delta or message_stop.
+      if (prompt.includes('cut short')) sse = sse.slice(0, sse.indexOf('event: content_block_stop'))
+      return { stream: 'sse' as const, body: sse, delayMs: prompt.includes('slowly') ? 3 : 0 }
     }
     return { body: JSON.parse(fixture(prompt.includes('json') ? 'anthropic/message-json.json' : 'anthropic/message-cache.json')) }
   }
@@ -406,6 +409,33 @@ export const anthropicCases: Record<string, TransparencyCase> = {
     expect(end.event).toBe('LLM_call_error')
     expect(end.data.error).toMatchObject({ type: 'overloaded_error' })
     expect(end.data.partial_response).toMatchObject({ content: [{ type: 'text', text: 'Partial answer' }] })
+  },
+
+  async 'a stream the service cuts short (no message_stop) reads the same; one LLM_call_error with what arrived, judged'(subject) {
+    const { bare, client } = pair(subject)
+    const run = async (c: Anthropic) => {
+      const chunks = await outcome(async () => collect(await c.messages.create(askStream('Hello, cut short'))))
+      const helper = await outcome(() => c.messages.stream(ask('Hello, cut short')).finalMessage())
+      return { chunks, helper }
+    }
+    const expected = await run(bare)
+    const actual = await run(client)
+    sameOutcome(actual.chunks, expected.chunks)
+    expect(actual.chunks.ok).toBe(true) // the SDK's stream ends without an error…
+    sameOutcome(actual.helper, expected.helper)
+    expect(actual.helper.ok).toBe(false) // …its helper throws: no message was produced
+    const ends = closing(await subject.events())
+    expect(ends.map((e) => [e.event, e.level, e.data.method])).toEqual([
+      ['LLM_call_error', 'error', 'messages.create'],
+      ['LLM_call_error', 'error', 'messages.stream'],
+    ])
+    for (const end of ends) {
+      expect(end.data.error).toEqual({ name: 'IncompleteStream', message: 'the stream ended before the end of its response' })
+      expect(end.data.partial_response).toMatchObject({ content: [{ type: 'text', text: 'Hello! How can I help you today?' }] })
+      expect(end.data).toMatchObject({ alert: 'none', security: { matches: [] } })
+      expect(end.data.partial).toBeUndefined()
+      expect(end.data.response).toBeUndefined()
+    }
   },
 
   async 'tee(), toReadableStream() and controller keep working on a stream: true result'(subject) {
