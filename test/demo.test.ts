@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -76,6 +76,27 @@ describe('cylestio-monitor demo', () => {
     expect(failed?.killed).toBe(false)
     expect(failed?.code).toBe(1)
     expect(failed?.stderr).toContain(`CYLESTIO_EVENTS_FILE (the default store) is a directory (${cwd})`)
+  })
+
+  it('with an event file that cannot be written (a path under a regular file), says the events were lost and exits 1', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cylestio-demo-'))
+    const notADir = join(cwd, 'a-file')
+    writeFileSync(notADir, '')
+    const file = join(notADir, 'events.jsonl')
+    const failed = await run(process.execPath, [join(root, 'dist', 'cli.js'), 'demo'], { cwd, env: { ...process.env, CYLESTIO_EVENTS_FILE: file }, timeout: 30_000 }).then(
+      () => undefined,
+      (error: { code?: number; stdout?: string; stderr?: string }) => error,
+    )
+    expect(failed?.code).toBe(1)
+    expect(failed?.stdout).toMatch(new RegExp(`\\n(\\d+) of the \\1 events could not be written to ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(the warning above says why\\): the demo failed\\.`))
+    expect(failed?.stdout).not.toContain('were appended')
+    expect(failed?.stderr).toContain('ENOTDIR')
+  })
+
+  it('names the event file in the command it suggests when CYLESTIO_EVENTS_FILE chose it', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cylestio demo ')), 'events.jsonl')
+    const { stdout } = await run(process.execPath, [join(root, 'dist', 'cli.js'), 'demo'], { cwd: root, env: { ...process.env, CYLESTIO_EVENTS_FILE: file } })
+    expect(stdout).toContain(`Look at them with: npx cylestio-monitor events --agent demo-agent --file '${file}'`)
   })
 
   it('--help prints its usage and records nothing; an unknown flag is wrong usage (exit 2)', async () => {

@@ -1,5 +1,6 @@
 import { MonitorBlockedError } from '../errors.js'
 import { monitor } from '../monitor.js'
+import { getMonitorHealth } from '../faults.js'
 import { flush } from '../store/index.js'
 import { defaultEventsPath } from '../store/files.js'
 import type { MonitorEvent } from '../types.js'
@@ -58,6 +59,7 @@ async function runSteps(
   // so that a bad CYLESTIO_EVENTS_FILE is reported as such.
   const file = defaultEventsPath()
   const events: MonitorEvent[] = []
+  const droppedBefore = getMonitorHealth().droppedEvents
   const bare = live
     ? new AnthropicCtor({ maxRetries: 0 })
     : new AnthropicCtor({ apiKey: 'sk-ant-demo-not-a-real-key', baseURL: server!.url, maxRetries: 0 })
@@ -120,9 +122,23 @@ async function runSteps(
     const leaked = sent.some((r) => JSON.stringify(r.body).includes(DEMO_PROMPTS.dangerous))
     out(`\nThe server received ${sent.length} message requests; the dangerous prompt ${leaked ? 'REACHED it' : 'never left the process'}.`)
   }
+  // A log that could not be written (a full disk, a path under a file) loses the demo's events: that is a
+  // failed demo, said as such, not a success with a warning above it.
+  const dropped = getMonitorHealth().droppedEvents - droppedBefore
+  if (dropped > 0) {
+    out(`\n${dropped} of the ${events.length} events could not be written to ${file} (the warning above says why): the demo failed.`)
+    return 1
+  }
   out(`Events of agent '${agentId}' were appended to ${file}`)
-  out(`Look at them with: npx cylestio-monitor events --agent ${agentId}`)
+  // The path is named when it came from CYLESTIO_EVENTS_FILE: the command may run in a shell without it.
+  const named = process.env.CYLESTIO_EVENTS_FILE ? ` --file ${shellWord(file)}` : ''
+  out(`Look at them with: npx cylestio-monitor events --agent ${shellWord(agentId)}${named}`)
   return 0
+}
+
+/** `word` as one word of a POSIX shell command line: quoted when it holds anything but plain characters. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
 }
 
 function textOf(message: { content: Array<{ type: string; text?: string }> }): string {
