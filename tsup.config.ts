@@ -15,6 +15,13 @@ export default defineConfig([
     clean: true,
     target: 'node20',
     sourcemap: true,
+    // The CommonJS chunks go through a second transform (tsup's splitting for CommonJS) that turns a class
+    // with fields into an assignment (`_class4 = class …`): without esbuild's keepNames there,
+    // `MonitorBlockedError.name`, stacks and inspect() say `_class4`. Only there: keepNames also names every
+    // closure as it is made (a `defineProperty` each), which the ESM build's hot path need not pay.
+    esbuildOptions(options, { format }) {
+      if (format === 'cjs') options.keepNames = true
+    },
     // lowdb is ESM-only: bundled, so the CommonJS build loads on every Node 20 (require(esm) came in 20.19).
     noExternal: ['lowdb', 'steno'],
   },

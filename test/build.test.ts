@@ -36,6 +36,17 @@ describe('builds', () => {
     expect(db).toEqual(expect.arrayContaining(['getEventsByChannel', 'getEventsByType']))
     expect(rules).toBeGreaterThan(20)
   })
+  it('every class either build exports carries its own name (stacks and inspect() say MonitorBlockedError, not _class4)', () => {
+    const names = (load: string, args: string[]) =>
+      JSON.parse(node([...args, '-e', `${load}; console.log(JSON.stringify(Object.entries({ ...m, ...db }).filter(([, v]) => typeof v === 'function' && /^class\\b/.test(String(v))).map(([k, v]) => [k, v.name])))`]))
+    const cjs = names("const m = require('cylestio-monitor'), db = require('cylestio-monitor/db')", [])
+    const esm = names("const m = await import('cylestio-monitor'), db = await import('cylestio-monitor/db')", ['--input-type=module'])
+    expect(cjs.map(([k]: [string]) => k)).toEqual(expect.arrayContaining(['MonitorBlockedError', 'CylestioError', 'JsonlEventLog']))
+    for (const [exported, name] of [...cjs, ...esm]) expect(name).toBe(exported)
+    const inspected = node(['-e', "const { MonitorBlockedError } = require('cylestio-monitor'); console.log(require('node:util').inspect(new MonitorBlockedError([], {})).split('\\n')[0])"])
+    expect(inspected).toMatch(/^MonitorBlockedError: /)
+  })
+
   it.each([
     ['CommonJS', ['-e'], "const { monitor } = require('cylestio-monitor'); const { getEventsByChannel } = require('cylestio-monitor/db');"],
     ['ESM', ['--input-type=module', '-e'], "const { monitor } = await import('cylestio-monitor'); const { getEventsByChannel } = await import('cylestio-monitor/db');"],
