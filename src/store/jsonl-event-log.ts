@@ -89,6 +89,10 @@ export class JsonlEventLog implements EventSink {
       this.reserve(size)
     }
     // Registered per batch rather than once, so that a closed log that is written again is still flushed at exit.
+    // The queue is written before the line that would take the file past `maxBytes` (counted in UTF-16 units,
+    // at most its bytes): the file is rotated before that line, not a whole batch later (a producer that never
+    // yields queues up to 4 MB). One comparison an event; a write more per rotation.
+    if (this.maxBytes !== undefined && this.used > 0 && this.size + this.used + line.length >= this.maxBytes) this.flushSync()
     if (this.queued === 0) flushOnExit(this)
     this.used += this.bytes.write(line, this.used, 'utf8')
     this.bytes[this.used++] = 0x0a

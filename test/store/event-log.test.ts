@@ -199,6 +199,19 @@ ${ending}
     expect(seqs.length).toBeLessThan(300)
   })
 
+  it('rotates before the event that would take the file past maxBytes, also for a producer that never yields (no batch written past it)', () => {
+    const file = join(dir, 'rotating-busy.jsonl')
+    const log = new JsonlEventLog({ path: file, maxBytes: 20_000, keep: 100 })
+    const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify(makeEvent(i)))
+    for (const line of lines) log.write(line) // no await: the batch timer never gets a turn
+    log.close()
+    const files = [file, ...Array.from({ length: 100 }, (_, k) => `${file}.${k + 1}`)].filter((f) => statSync(f, { throwIfNoEntry: false }))
+    expect(files.length).toBeGreaterThan(10)
+    for (const f of files) expect(statSync(f).size).toBeLessThanOrEqual(20_000)
+    const seqs = files.reverse().flatMap((f) => readLog(f).events.map((e) => e.data.seq as number))
+    expect(seqs).toEqual(lines.map((_, i) => i))
+  })
+
   it('follows the path when another process replaces the file (rotation, cleanup)', async () => {
     const file = join(dir, 'replaced.jsonl')
     const log = new JsonlEventLog({ path: file })
