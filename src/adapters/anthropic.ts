@@ -269,6 +269,9 @@ function responseTexts(message: { content?: Block[] }): TextPart[] {
 }
 
 function readResponse(result: unknown): ResponseInfo {
+  // A body that is not JSON (a proxy's `text/plain` answer) reaches the application as the text itself: it
+  // is judged as the response's text, not passed as a response with nothing in it.
+  if (typeof result === 'string') return { response: result, texts: [{ target: 'response', text: result }], data: { stop_reason: null } }
   const message = (isObject(result) ? result : {}) as { content?: Block[]; usage?: Record<string, unknown>; stop_reason?: unknown; id?: unknown }
   return {
     response: result,

@@ -140,7 +140,13 @@ function chatUsage(usage: unknown): Record<string, unknown> | undefined {
   return { ...u, input_tokens: u.prompt_tokens, output_tokens: u.completion_tokens }
 }
 
+/** A body that is not JSON (a proxy's `text/plain` answer) reaches the application as the text: judged as the response's text. */
+function textBody(text: string): ResponseInfo {
+  return { response: text, texts: [{ target: 'response', text }], data: { stop_reason: null } }
+}
+
 function readChatResponse(result: unknown): ResponseInfo {
+  if (typeof result === 'string') return textBody(result)
   const completion = (isObject(result) ? result : {}) as { choices?: Array<{ message?: ChatMessage; finish_reason?: unknown }>; usage?: unknown }
   const texts: TextPart[] = []
   for (const choice of arrayOf<{ message?: ChatMessage }>(completion.choices)) {
@@ -275,6 +281,7 @@ function readResponsesRequest(args: unknown[], options: TurnOptions): RequestInf
 }
 
 function readResponsesResponse(result: unknown): ResponseInfo {
+  if (typeof result === 'string') return textBody(result)
   const response = (isObject(result) ? result : {}) as { output?: Item[]; usage?: Record<string, unknown>; status?: unknown }
   const texts: TextPart[] = []
   for (const item of arrayOf<Item>(response.output)) {

