@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import RE2 from 're2'
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLMap } from 'yaml'
+import { isAlias, isCollection, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLError, type YAMLMap } from 'yaml'
 import { RuleError } from '../errors.js'
 import { TARGETS, type Severity, type Target } from '../types.js'
 import { checkCompiles, checkSource, keywordSource, patternSource, withEscapesDecoded } from './compile.js'
@@ -99,11 +99,14 @@ export function parseRuleFile(text: string, file: string, problems?: RuleError[]
   }
 
   if (doc.errors.length > 0) {
-    const [first, ...rest] = doc.errors.map(
-      (e) => new RuleError(`YAML error: ${e.message.split('\n')[0]}`, file, lineCounter.linePos(e.pos[0]).line, ruleIdAt(doc, e.pos[0])),
-    )
-    problems?.push(...rest)
-    return giveUp(first, problems)
+    // In file order: the first error is most often the cause of those after it.
+    const [first, ...rest] = doc.errors
+      .map((e) => ({ e, pos: errorStart(doc, e) }))
+      .sort((a, b) => a.pos - b.pos)
+      .map(({ e, pos }) => new RuleError(`YAML error: ${e.message.split('\n')[0]}`, file, lineCounter.linePos(pos).line, ruleIdAt(doc, lineCounter, pos)))
+    const read = giveUp(first!, problems) // throws unless `problems` is given
+    problems!.push(...rest)
+    return read
   }
   // Aliases (`*name`) and merge keys would let one entry stand for another: rule files are written out.
   let alias: Node | undefined
@@ -116,7 +119,7 @@ export function parseRuleFile(text: string, file: string, problems?: RuleError[]
   if (alias) {
     const name = isAlias(alias) ? alias.source : ''
     return giveUp(
-      new RuleError(`YAML aliases (\`*${name}\`) are not supported in rule files: write the rule or value out in full`, file, lineOf(alias), ruleIdAt(doc, alias.range?.[0] ?? -1)),
+      new RuleError(`YAML aliases (\`*${name}\`) are not supported in rule files: write the rule or value out in full`, file, lineOf(alias), ruleIdAt(doc, lineCounter, alias.range?.[0] ?? -1)),
       problems,
     )
   }
@@ -160,18 +163,37 @@ export function parseRuleFile(text: string, file: string, problems?: RuleError[]
 
 type Fail = (message: string, node?: Node | null, ruleId?: string) => never
 
-/** The id of the rule entry whose text holds offset `pos`, when it has one. */
-function ruleIdAt(doc: Document, pos: number): string | undefined {
+/**
+ * Where a YAML error is best reported. An unclosed quote or bracket swallows the text after it, and the
+ * parser reports it where that text ends (often the end of the file); the quoted scalar or flow
+ * collection it left open ends there too in the partly parsed document, and is reported where it opens
+ * (the innermost one: an unclosed quote inside a list is the quote's fault).
+ */
+function errorStart(doc: Document, error: YAMLError): number {
+  let start = error.pos[0]
+  if (error.code !== 'MISSING_CHAR' && error.code !== 'BAD_INDENT') return start
+  visit(doc, (_, node) => {
+    const open = (isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE')) || (isCollection(node) && node.flow)
+    if (open && node.range?.[1] === error.pos[0]) start = node.range[0]
+  })
+  return start
+}
+
+/**
+ * The id of the rule entry offset `pos` lies in, when it has one: the last entry that starts on the
+ * line of `pos` or before it (an entry's first line includes its `- ` and indentation), unless `pos` is
+ * past its end.
+ */
+function ruleIdAt(doc: Document, lineCounter: LineCounter, pos: number): string | undefined {
   const root = doc.contents
   if (!isMap(root)) return undefined
   const rules = root.items.find((pair) => isScalar(pair.key) && pair.key.value === 'rules')?.value
   if (!isSeq(rules)) return undefined
-  for (const item of rules.items as Node[]) {
-    if (!isMap(item) || !item.range || pos < item.range[0] || pos >= item.range[2]) continue
-    const id = item.items.find((pair) => isScalar(pair.key) && pair.key.value === 'id')?.value
-    return isScalar(id) && typeof id.value === 'string' ? id.value : undefined
-  }
-  return undefined
+  const line = lineCounter.linePos(pos).line
+  const item = (rules.items as Node[]).filter((item) => item.range && lineCounter.linePos(item.range[0]).line <= line).at(-1)
+  if (!isMap(item) || pos > item.range![2]) return undefined
+  const id = item.items.find((pair) => isScalar(pair.key) && pair.key.value === 'id')?.value
+  return isScalar(id) && typeof id.value === 'string' ? id.value : undefined
 }
 
 function stringList(node: Node | null, field: string, fail: Fail, ruleId?: string): string[] {

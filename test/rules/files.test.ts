@@ -1,0 +1,83 @@
+/**
+ * Reading rule files, and saying where they are wrong:
+ * - a YAML syntax error names its line and the rule it lies in (an unclosed quote or bracket: the line
+ *   where it opens);
+ */
+import { describe, expect, it } from 'vitest'
+import { RuleError } from '../../src/errors.js'
+import { lintRules, loadRules } from '../../src/rules/index.js'
+import { ruleDir, runRulesCli } from './helpers.js'
+
+const { write } = ruleDir()
+
+/** The RuleError that loading `file` raises. */
+function loadError(file: string): RuleError {
+  try {
+    loadRules(file, { defaultRules: false })
+  } catch (error) {
+    expect(error).toBeInstanceOf(RuleError)
+    expect((error as RuleError).code).toBe('RULE_INVALID')
+    return error as RuleError
+  }
+  throw new Error(`${file} loaded without an error`)
+}
+
+const where = (e: RuleError) => ({ message: e.message, file: e.file, line: e.line, ruleId: e.ruleId })
+
+describe('a YAML syntax error names the line where the problem is and the rule it lies in', () => {
+  const rule = (id: string, last: string) => `  - id: ${id}\n    severity: suspicious\n    targets: [user]\n${last}`
+
+  it('an unclosed quote, reported by the parser at the end of the file, is reported where it opens', () => {
+    const file = write('quote.yaml', `rules:\n${rule('b.one', '    keywords: [foo]\n')}${rule('b.two', '    keywords: ["unclosed]\n')}${rule('b.three', '    keywords: [baz]\n')}`)
+    expect(where(loadError(file))).toEqual({ message: `${file}:9 (rule b.two): YAML error: Missing closing "quote`, file, line: 9, ruleId: 'b.two' })
+    expect(lintRules([file], { defaultRules: false }).problems.map((p) => p.message)).toEqual([
+      `${file}:9 (rule b.two): YAML error: Missing closing "quote`,
+      `${file}:9 (rule b.two): YAML error: Flow sequence in block collection must be sufficiently indented and end with a ]`,
+    ])
+  })
+
+  it('a quote left open inside a list over several lines is reported at the quote', () => {
+    const file = write('quote-in-list.yaml', `rules:\n${rule('m.one', '    keywords: [\n      "fine",\n      "left open\n      ]\n')}${rule('m.two', '    keywords: [x]\n')}`)
+    expect(where(loadError(file))).toEqual({ message: `${file}:7 (rule m.one): YAML error: Missing closing "quote`, file, line: 7, ruleId: 'm.one' })
+  })
+
+  it('an unclosed bracket is reported where it opens, before the errors it causes below', () => {
+    const file = write('bracket.yaml', `rules:\n${rule('c.one', '    patterns: [foo\n')}${rule('c.two', '    keywords: [x]\n')}`)
+    const flow = 'YAML error: Flow sequence in block collection must be sufficiently indented and end with a ]'
+    expect(where(loadError(file))).toEqual({ message: `${file}:5 (rule c.one): ${flow}`, file, line: 5, ruleId: 'c.one' })
+    expect(lintRules([file], { defaultRules: false }).problems.map((p) => [p.line, p.ruleId])).toEqual([
+      [5, 'c.one'],
+      [6, undefined],
+      [6, undefined],
+      [7, undefined],
+      [7, undefined],
+    ])
+  })
+
+  it('a file cut off inside a bracket, and a tab as indentation, name their line and rule', () => {
+    const cut = write('cut.yaml', 'rules:\n  - id: a.tr\n    severity: suspicious\n    targets: [user\n')
+    expect(where(loadError(cut))).toEqual({ message: `${cut}:4 (rule a.tr): YAML error: Flow sequence in block collection must be sufficiently indented and end with a ]`, file: cut, line: 4, ruleId: 'a.tr' })
+    const tab = write('tab.yaml', 'rules:\n\t- id: a.tab\n')
+    expect(where(loadError(tab))).toEqual({ message: `${tab}:2 (rule a.tab): YAML error: Tabs are not allowed as indentation`, file: tab, line: 2, ruleId: 'a.tab' })
+  })
+
+  it('an error after the rules is in no rule', () => {
+    const file = write('disable-open.yaml', `rules:\n${rule('a.one', '    keywords: [x]\n')}disable: [a.two\n`)
+    expect(where(loadError(file))).toEqual({
+      message: `${file}:6: YAML error: Flow sequence in block collection must be sufficiently indented and end with a ]`,
+      file,
+      line: 6,
+      ruleId: undefined,
+    })
+  })
+
+  it('rules lint prints them so', () => {
+    const file = write('cut-cli.yaml', 'rules:\n  - id: a.tr\n    severity: suspicious\n    targets: [user\n')
+    expect(runRulesCli('lint', file)).toEqual({
+      code: 1,
+      out: '',
+      err: `${file}:4 (rule a.tr): YAML error: Flow sequence in block collection must be sufficiently indented and end with a ]\n1 problem in 1 file\n`,
+    })
+  })
+})
+
