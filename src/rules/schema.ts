@@ -58,13 +58,49 @@ const ID = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/
  * adds every problem found to it and goes on (see `parseRuleFile`).
  */
 export function readRuleFile(file: string, problems?: RuleError[]): RuleFile {
-  let text: string
+  let bytes: Buffer
   try {
-    text = readFileSync(file, 'utf8')
+    bytes = readFileSync(file)
   } catch (error) {
     return giveUp(new RuleError(`cannot read the file: ${(error as Error).message}`, file), problems)
   }
+  const utf16 = utf16Sign(bytes)
+  if (utf16) return giveUp(new RuleError(`the file is not UTF-8: UTF-16 detected (${utf16}); save it as UTF-8`, file, 1), problems)
+  // Decoded as it is, a byte that is not UTF-8 (Latin-1 `café`) becomes U+FFFD and a keyword loses a letter.
+  const text = bytes.toString('utf8')
+  const bad = firstInvalidByte(bytes, text)
+  if (bad) {
+    const lineCounter = new LineCounter()
+    const doc = parseDocument(text, { lineCounter })
+    const { line, col } = lineCounter.linePos(bad.index)
+    const message = `the file is not UTF-8: byte 0x${bad.byte.toString(16).toUpperCase()} at column ${col} (Latin-1 or Windows-1252?); save it as UTF-8`
+    return giveUp(new RuleError(message, file, line, ruleIdAt(doc, lineCounter, bad.index)), problems)
+  }
   return parseRuleFile(text, file, problems)
+}
+
+/** What shows a file is UTF-16: its byte order mark, or a NUL among its first two bytes (ASCII text without one). */
+function utf16Sign(bytes: Buffer): string | undefined {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return `byte order mark ${bytes[0] === 0xff ? 'FF FE' : 'FE FF'}`
+  }
+  if (bytes.length >= 2 && (bytes[0] === 0 || bytes[1] === 0)) return 'NUL bytes between the characters'
+  return undefined
+}
+
+/**
+ * The first byte of `bytes` that is not valid UTF-8, and the index in `text` (the bytes decoded) of the
+ * U+FFFD that stands for it. A U+FFFD written in the file (bytes EF BF BD) is valid and passed over.
+ */
+function firstInvalidByte(bytes: Buffer, text: string): { index: number; byte: number } | undefined {
+  let offset = 0
+  let counted = 0
+  for (let i = text.indexOf('\uFFFD'); i !== -1; i = text.indexOf('\uFFFD', i + 1)) {
+    offset += Buffer.byteLength(text.slice(counted, i))
+    counted = i
+    if (bytes[offset] !== 0xef || bytes[offset + 1] !== 0xbf || bytes[offset + 2] !== 0xbd) return { index: i, byte: bytes[offset]! }
+  }
+  return undefined
 }
 
 /** Throws `error`, or with `problems` records it and returns a file that changes nothing. */

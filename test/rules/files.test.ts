@@ -2,6 +2,7 @@
  * Reading rule files, and saying where they are wrong:
  * - a YAML syntax error names its line and the rule it lies in (an unclosed quote or bracket: the line
  *   where it opens);
+ * - a file that is not UTF-8 is refused at its first bad byte;
  */
 import { describe, expect, it } from 'vitest'
 import { RuleError } from '../../src/errors.js'
@@ -78,6 +79,56 @@ describe('a YAML syntax error names the line where the problem is and the rule i
       out: '',
       err: `${file}:4 (rule a.tr): YAML error: Flow sequence in block collection must be sufficiently indented and end with a ]\n1 problem in 1 file\n`,
     })
+  })
+})
+
+describe('a rule file that is not UTF-8 is refused', () => {
+  const oneRule = 'rules:\n  - id: a.one\n    severity: suspicious\n    targets: [user]\n    keywords: ["cat"]\n'
+  // Saved in Latin-1: é is the single byte E9, which UTF-8 decoding turned into U+FFFD (`café` became `caf`).
+  const latin1 = write('latin1.yaml', Buffer.from('rules:\n  - id: a.latin\n    severity: suspicious\n    targets: [user]\n    keywords: ["caf\xe9"]\n', 'latin1'))
+  const latin1Error = `${latin1}:5 (rule a.latin): the file is not UTF-8: byte 0xE9 at column 20 (Latin-1 or Windows-1252?); save it as UTF-8`
+
+  it('loadRules names the file, the line, the column and the byte, and the rule it lies in', () => {
+    expect(where(loadError(latin1))).toEqual({ message: latin1Error, file: latin1, line: 5, ruleId: 'a.latin' })
+  })
+
+  it('the first bad byte is found past a U+FFFD written in the file and past multi-byte characters', () => {
+    const before = 'rules:\n  - id: a.one\n    severity: suspicious\n    targets: [user]\n    description: "� is fine, and ça too"\n    keywords: [x]\n  - id: a.two\n    severity: suspicious\n    targets: [user]\n    description: "ça va '
+    const file = write('cp1252.yaml', Buffer.concat([Buffer.from(before), Buffer.from([0x92]), Buffer.from('s quote"\n    keywords: [y]\n')]))
+    expect(where(loadError(file))).toEqual({
+      message: `${file}:10 (rule a.two): the file is not UTF-8: byte 0x92 at column 25 (Latin-1 or Windows-1252?); save it as UTF-8`,
+      file,
+      line: 10,
+      ruleId: 'a.two',
+    })
+    const valid = write('replacement-char.yaml', 'rules:\n  - id: a.one\n    severity: suspicious\n    targets: [user]\n    description: "� is a character too"\n    keywords: [x]\n')
+    expect(loadRules(valid, { defaultRules: false }).size).toBe(1)
+  })
+
+  it.each([
+    ['UTF-16 LE with a byte order mark', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(oneRule, 'utf16le')]), 'byte order mark FF FE'],
+    ['UTF-16 BE with a byte order mark', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(oneRule, 'utf16le').swap16()]), 'byte order mark FE FF'],
+    ['UTF-16 LE without one', Buffer.from(oneRule, 'utf16le'), 'NUL bytes between the characters'],
+    ['UTF-16 BE without one', Buffer.from(oneRule, 'utf16le').swap16(), 'NUL bytes between the characters'],
+  ])('%s is named as UTF-16', (name, bytes, sign) => {
+    const file = write(`${name.replaceAll(' ', '-')}.yaml`, bytes)
+    expect(where(loadError(file))).toEqual({
+      message: `${file}:1: the file is not UTF-8: UTF-16 detected (${sign}); save it as UTF-8`,
+      file,
+      line: 1,
+      ruleId: undefined,
+    })
+  })
+
+  it('a UTF-8 byte order mark is still accepted', () => {
+    const rules = loadRules(write('utf8-bom.yaml', `\uFEFF${oneRule}`), { defaultRules: false })
+    expect(rules.scan('a cat', { target: 'user' }).matches.map((m) => m.rule_id)).toEqual(['a.one'])
+  })
+
+  it('rules lint, check and test exit 1 with the error, and check does not run', () => {
+    expect(runRulesCli('lint', latin1)).toEqual({ code: 1, out: '', err: `${latin1Error}\n1 problem in 1 file\n` })
+    expect(runRulesCli('check', '--rules', latin1, 'the caf is open')).toEqual({ code: 1, out: '', err: `${latin1Error}\n` })
+    expect(runRulesCli('test', latin1)).toEqual({ code: 1, out: '', err: `${latin1Error}\n` })
   })
 })
 

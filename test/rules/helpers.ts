@@ -6,8 +6,11 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, vi } from 'vitest'
 import { rulesCommand } from '../../src/cli/rules.js'
 
-/** A temp folder for rule files, removed after the test file. `write(name, yaml)` returns the path. */
-export function ruleDir(): { dir: string; write: (name: string, yaml: string) => string } {
+/**
+ * A temp folder for rule files, removed after the test file. `write(name, yaml)` returns the path;
+ * bytes are written as they are.
+ */
+export function ruleDir(): { dir: string; write: (name: string, yaml: string | Uint8Array) => string } {
   const dir = mkdtempSync(join(tmpdir(), 'cylestio-rules-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
   return {
