@@ -3,13 +3,16 @@
  * - a YAML syntax error names its line and the rule it lies in (an unclosed quote or bracket: the line
  *   where it opens);
  * - a file that is not UTF-8 is refused at its first bad byte;
+ * - the sub-folders of a folder are left out, and rules lint says so;
  */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { RuleError } from '../../src/errors.js'
 import { lintRules, loadRules } from '../../src/rules/index.js'
 import { ruleDir, runRulesCli } from './helpers.js'
 
-const { write } = ruleDir()
+const { dir, write } = ruleDir()
 
 /** The RuleError that loading `file` raises. */
 function loadError(file: string): RuleError {
@@ -129,6 +132,40 @@ describe('a rule file that is not UTF-8 is refused', () => {
     expect(runRulesCli('lint', latin1)).toEqual({ code: 1, out: '', err: `${latin1Error}\n1 problem in 1 file\n` })
     expect(runRulesCli('check', '--rules', latin1, 'the caf is open')).toEqual({ code: 1, out: '', err: `${latin1Error}\n` })
     expect(runRulesCli('test', latin1)).toEqual({ code: 1, out: '', err: `${latin1Error}\n` })
+  })
+})
+
+describe('sub-folders of a rules folder are not read, and rules lint says so', () => {
+  const folder = join(dir, 'nested')
+  for (const sub of ['team', 'deeper/more', 'notes', '.git']) mkdirSync(join(folder, sub), { recursive: true })
+  write('nested/a.yaml', 'rules:\n  - id: s.top\n    severity: suspicious\n    targets: [user]\n    keywords: [top]\n')
+  write('nested/team/b.yaml', 'rules:\n  - id: s.team\n    severity: suspicious\n    targets: [user]\n    keywords: [team]\n')
+  write('nested/deeper/more/c.yml', 'rules: [oops\n')
+  write('nested/notes/README.md', 'notes\n')
+  write('nested/.git/config.yaml', 'not: [rules\n')
+  const warning = 'sub-folder not read: the rule files in it are not loaded (give it as a path of its own)'
+
+  it('loadRules reads the folder’s own files only', () => {
+    expect(loadRules(folder, { defaultRules: false }).rules.map((r) => r.id)).toEqual(['s.top'])
+  })
+
+  it('rules lint warns about each sub-folder holding YAML files, not hidden ones or others', () => {
+    expect(runRulesCli('lint', folder)).toEqual({
+      code: 0,
+      out: 'ok: 1 rule in 1 file\n',
+      err: `warning: ${folder}/deeper: ${warning}\nwarning: ${folder}/team: ${warning}\n`,
+    })
+  })
+
+  it('a folder whose rule files are all in sub-folders is an error, with the warning saying why', () => {
+    const empty = join(dir, 'only-subfolders')
+    mkdirSync(join(empty, 'team'), { recursive: true })
+    write('only-subfolders/team/b.yaml', 'rules: []\n')
+    expect(runRulesCli('lint', empty)).toEqual({
+      code: 1,
+      out: '',
+      err: `warning: ${empty}/team: ${warning}\n${empty}: no .yaml/.yml rule files in this folder\n1 problem in 1 file\n`,
+    })
   })
 })
 
