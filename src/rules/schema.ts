@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import RE2 from 're2'
-import { isAlias, isCollection, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLError, type YAMLMap } from 'yaml'
+import { isAlias, isCollection, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLError, type YAMLMap, type YAMLSeq } from 'yaml'
 import { RuleError } from '../errors.js'
 import { TARGETS, type Severity, type Target } from '../types.js'
 import { checkCompiles, checkSource, keywordSource, patternSource, withEscapesDecoded } from './compile.js'
@@ -36,6 +36,8 @@ export interface Rule {
   /** A check run on each match after the RE2 pass. */
   validate?: ValidatorName
   tests: { match: string[]; no_match: string[] }
+  /** The line of each text of `tests`, in the same order. */
+  testLines: { match: number[]; no_match: number[] }
   /** The RE2 source of the whole rule: its patterns and keywords as one alternation. */
   source: string
 }
@@ -326,6 +328,7 @@ function readRule(node: Node, file: string, lineOf: (n: Node | null | undefined)
   }
 
   const tests = { match: [] as string[], no_match: [] as string[] }
+  const testLines = { match: [] as number[], no_match: [] as number[] }
   const testsField = fields.get('tests')
   if (testsField) {
     if (!isMap(testsField.value)) fail('`tests` must be a mapping with `match` and/or `no_match`', testsField.value ?? testsField.key, id)
@@ -333,6 +336,7 @@ function readRule(node: Node, file: string, lineOf: (n: Node | null | undefined)
       const name = isScalar(pair.key) ? String(pair.key.value) : ''
       if (name !== 'match' && name !== 'no_match') fail(`unknown field \`tests.${name}\` (expected match, no_match)`, pair.key, id)
       tests[name as 'match' | 'no_match'] = stringList(pair.value, `tests.${name}`, fail, id)
+      testLines[name as 'match' | 'no_match'] = (pair.value as YAMLSeq<Node>).items.map((item) => lineOf(item) ?? 0)
     }
   }
 
@@ -351,6 +355,7 @@ function readRule(node: Node, file: string, lineOf: (n: Node | null | undefined)
     normalize,
     validate: validate as ValidatorName | undefined,
     tests,
+    testLines,
     source,
   }
 }

@@ -4,6 +4,7 @@
  *   where it opens);
  * - a file that is not UTF-8 is refused at its first bad byte;
  * - the sub-folders of a folder are left out, and rules lint says so;
+ * - a failing rule test names its line.
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -169,3 +170,23 @@ describe('sub-folders of a rules folder are not read, and rules lint says so', (
   })
 })
 
+describe('rules test names the line of each failing test', () => {
+  const file = write(
+    'test-lines.yaml',
+    'rules:\n  - id: t.lines\n    severity: suspicious\n    targets: [user]\n    keywords: [secret]\n    tests:\n      match:\n        - a secret\n        - nothing here\n      no_match: [fine, "a secret again"]\n',
+  )
+
+  it('in the FAIL lines and in --json', () => {
+    expect(runRulesCli('test', file)).toEqual({
+      code: 1,
+      out: `FAIL t.lines (${file}:9): should match "nothing here"\nFAIL t.lines (${file}:10): should not match "a secret again"\n1 rule, 4 tests, 2 failed\n`,
+      err: '',
+    })
+    const json = runRulesCli('test', file, '--json')
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.out).failures).toEqual([
+      { rule_id: 't.lines', file, line: 9, expected: 'match', text: 'nothing here' },
+      { rule_id: 't.lines', file, line: 10, expected: 'no_match', text: 'a secret again' },
+    ])
+  })
+})
