@@ -146,7 +146,7 @@ function test({ paths, json }: Parsed): number {
   } else {
     for (const f of result.failures) {
       const text = f.text.length > 70 ? `${f.text.slice(0, 69)}…` : f.text
-      process.stdout.write(`FAIL ${f.rule_id} (${f.file}): should ${f.expected === 'match' ? 'match' : 'not match'} ${JSON.stringify(text)}\n`)
+      process.stdout.write(`FAIL ${f.rule_id} (${f.file}:${f.line}): should ${f.expected === 'match' ? 'match' : 'not match'} ${JSON.stringify(text)}\n`)
     }
     for (const u of result.untested) process.stderr.write(`warning: ${u.rule_id} (${u.file}) has no tests: add \`tests:\` with \`match\` and \`no_match\` examples\n`)
     process.stdout.write(`${count(result.rules, 'rule')}, ${count(result.tests, 'test')}, ${result.failures.length} failed\n`)

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RuleError } from '../errors.js'
 import { RuleSet } from './rule-set.js'
@@ -24,10 +24,11 @@ const YAML_FILE = /\.ya?ml$/i
 
 /**
  * The rule files a path stands for: the file itself, or the YAML files of a folder in sorted order,
- * leaving out hidden files (editor lock files such as `.#rules.yaml`, backups).
+ * leaving out hidden files (editor lock files such as `.#rules.yaml`, backups) and sub-folders, which
+ * `skipped`, when given, receives when they hold YAML files (for `rules lint` to say so).
  * Throws `RuleError` for a missing path or a folder without `*.yaml`/`*.yml` files.
  */
-export function ruleFiles(path: string): string[] {
+export function ruleFiles(path: string, skipped?: string[]): string[] {
   const full = resolve(path)
   let isDir: boolean
   try {
@@ -36,8 +37,16 @@ export function ruleFiles(path: string): string[] {
     throw new RuleError('no such file or folder', full)
   }
   if (!isDir) return [full]
-  const files = readdirSync(full)
-    .filter((name) => YAML_FILE.test(name) && !name.startsWith('.'))
+  const entries = readdirSync(full, { withFileTypes: true }).filter((entry) => !entry.name.startsWith('.'))
+  // A folder is one set of files in one order; a sub-folder (an archive, another team's rules) is not
+  // read into it. Looked into only for lint, since loading does not need it.
+  if (skipped) {
+    const holdsYaml = (dir: string) => readdirSync(dir, { recursive: true }).some((name) => YAML_FILE.test(String(name)) && !basename(String(name)).startsWith('.'))
+    skipped.push(...entries.filter((entry) => entry.isDirectory() && holdsYaml(join(full, entry.name))).map((entry) => join(full, entry.name)).sort())
+  }
+  const files = entries
+    .map((entry) => entry.name)
+    .filter((name) => YAML_FILE.test(name))
     .sort()
     .map((name) => join(full, name))
   // An empty folder is almost always a wrong path: loading nothing from it would pass silently.
@@ -47,9 +56,9 @@ export function ruleFiles(path: string): string[] {
 
 /**
  * Loads the built-in rule packs, then each path (a YAML file, or a folder of `*.yaml`/`*.yml` read in
- * sorted order, hidden files left out). A later file redefines a rule by id or turns rules of earlier
- * files off with `disable: [ids]`, wherever the key stands in the file: a file's own rules are never
- * disabled by it. Ids that are not loaded are ignored, so a file may disable rules of a pack that is
+ * sorted order, hidden files and sub-folders left out). A later file redefines a rule by id or turns
+ * rules of earlier files off with `disable: [ids]`, wherever the key stands in the file: a file's own
+ * rules are never disabled by it. Ids that are not loaded are ignored, so a file may disable rules of a pack that is
  * not in use (`rules lint` warns about them). Synchronous; throws `RuleError` naming file, line and
  * rule id, and loads nothing when any file is bad.
  *
@@ -60,7 +69,7 @@ export function ruleFiles(path: string): string[] {
 export function loadRules(paths: string | string[] = [], options: { defaultRules?: boolean } = {}): RuleSet {
   const files = [
     ...(options.defaultRules ?? true ? ruleFiles(defaultRulesDir()) : []),
-    ...(typeof paths === 'string' ? [paths] : paths).flatMap(ruleFiles),
+    ...(typeof paths === 'string' ? [paths] : paths).flatMap((path) => ruleFiles(path)),
   ]
   const byId = new Map<string, Rule>()
   for (const file of files) apply(byId, readRuleFile(file))
@@ -80,8 +89,9 @@ export interface LintResult {
   rules: number
   problems: RuleError[]
   /**
-   * Likely mistakes that do not make the files invalid: an id in `disable` that names no rule of the
-   * built-in packs nor of an earlier file (a typo such as `pii.emial`).
+   * Likely mistakes that do not make the files invalid: a sub-folder holding YAML files in a folder
+   * given (it is not read), an id in `disable` that names no rule of the built-in packs nor of an
+   * earlier file (a typo such as `pii.emial`).
    */
   warnings: RuleError[]
 }
@@ -89,7 +99,7 @@ export interface LintResult {
 /**
  * Checks rule files the way `loadRules` does, but reports every problem instead of the first: each
  * missing path, each YAML syntax error, each bad rule (its first problem) and each bad top-level field,
- * in file order; and warns about `disable` ids that name no known rule.
+ * in file order; and warns about sub-folders left unread and `disable` ids that name no known rule.
  *
  * @example
  * const { problems } = lintRules(['./security-rules'], { defaultRules: false })
@@ -97,9 +107,10 @@ export interface LintResult {
  */
 export function lintRules(paths: string[], options: { defaultRules?: boolean } = {}): LintResult {
   const problems: RuleError[] = []
+  const skipped: string[] = []
   const files = [...(options.defaultRules ?? true ? [defaultRulesDir()] : []), ...paths].flatMap((path) => {
     try {
-      return ruleFiles(path)
+      return ruleFiles(path, skipped)
     } catch (error) {
       if (!(error instanceof RuleError)) throw error
       problems.push(error)
@@ -115,7 +126,7 @@ export function lintRules(paths: string[], options: { defaultRules?: boolean } =
       // The packs are linted on their own; a problem there is not this run's.
     }
   }
-  const warnings: RuleError[] = []
+  const warnings = skipped.map((dir) => new RuleError('sub-folder not read: the rule files in it are not loaded (give it as a path of its own)', dir))
   const byId = new Map<string, Rule>()
   for (const file of files) {
     const read = readRuleFile(file, problems)

@@ -4,6 +4,8 @@ import type { RuleSet } from './rule-set.js'
 export interface RuleTestFailure {
   rule_id: string
   file: string
+  /** The line of the test's text in the file. */
+  line: number
   /** `match`: the text should make the rule fire and did not; `no_match`: the reverse. */
   expected: 'match' | 'no_match'
   text: string
@@ -22,11 +24,11 @@ export function runRuleTests(ruleSet: RuleSet): { rules: number; tests: number; 
     if (rule.tests.match.length === 0 && rule.tests.no_match.length === 0) untested.push({ rule_id: rule.id, file: rule.file })
     const fires = (text: string) =>
       ruleSet.scan(text, { target: rule.targets[0] }).matches.some((m) => m.rule_id === rule.id)
-    for (const [expected, texts] of [['match', rule.tests.match], ['no_match', rule.tests.no_match]] as const) {
-      for (const text of texts) {
+    for (const expected of ['match', 'no_match'] as const) {
+      rule.tests[expected].forEach((text, i) => {
         tests++
-        if (fires(text) !== (expected === 'match')) failures.push({ rule_id: rule.id, file: rule.file, expected, text })
-      }
+        if (fires(text) !== (expected === 'match')) failures.push({ rule_id: rule.id, file: rule.file, line: rule.testLines[expected][i]!, expected, text })
+      })
     }
   }
   return { rules: ruleSet.size, tests, failures, untested }

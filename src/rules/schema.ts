@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import RE2 from 're2'
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLMap } from 'yaml'
+import { isAlias, isCollection, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLError, type YAMLMap, type YAMLSeq } from 'yaml'
 import { RuleError } from '../errors.js'
 import { TARGETS, type Severity, type Target } from '../types.js'
 import { checkCompiles, checkSource, keywordSource, patternSource, withEscapesDecoded } from './compile.js'
@@ -36,6 +36,8 @@ export interface Rule {
   /** A check run on each match after the RE2 pass. */
   validate?: ValidatorName
   tests: { match: string[]; no_match: string[] }
+  /** The line of each text of `tests`, in the same order. */
+  testLines: { match: number[]; no_match: number[] }
   /** The RE2 source of the whole rule: its patterns and keywords as one alternation. */
   source: string
 }
@@ -58,13 +60,49 @@ const ID = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/
  * adds every problem found to it and goes on (see `parseRuleFile`).
  */
 export function readRuleFile(file: string, problems?: RuleError[]): RuleFile {
-  let text: string
+  let bytes: Buffer
   try {
-    text = readFileSync(file, 'utf8')
+    bytes = readFileSync(file)
   } catch (error) {
     return giveUp(new RuleError(`cannot read the file: ${(error as Error).message}`, file), problems)
   }
+  const utf16 = utf16Sign(bytes)
+  if (utf16) return giveUp(new RuleError(`the file is not UTF-8: UTF-16 detected (${utf16}); save it as UTF-8`, file, 1), problems)
+  // Decoded as it is, a byte that is not UTF-8 (Latin-1 `café`) becomes U+FFFD and a keyword loses a letter.
+  const text = bytes.toString('utf8')
+  const bad = firstInvalidByte(bytes, text)
+  if (bad) {
+    const lineCounter = new LineCounter()
+    const doc = parseDocument(text, { lineCounter })
+    const { line, col } = lineCounter.linePos(bad.index)
+    const message = `the file is not UTF-8: byte 0x${bad.byte.toString(16).toUpperCase()} at column ${col} (Latin-1 or Windows-1252?); save it as UTF-8`
+    return giveUp(new RuleError(message, file, line, ruleIdAt(doc, lineCounter, bad.index)), problems)
+  }
   return parseRuleFile(text, file, problems)
+}
+
+/** What shows a file is UTF-16: its byte order mark, or a NUL among its first two bytes (ASCII text without one). */
+function utf16Sign(bytes: Buffer): string | undefined {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return `byte order mark ${bytes[0] === 0xff ? 'FF FE' : 'FE FF'}`
+  }
+  if (bytes.length >= 2 && (bytes[0] === 0 || bytes[1] === 0)) return 'NUL bytes between the characters'
+  return undefined
+}
+
+/**
+ * The first byte of `bytes` that is not valid UTF-8, and the index in `text` (the bytes decoded) of the
+ * U+FFFD that stands for it. A U+FFFD written in the file (bytes EF BF BD) is valid and passed over.
+ */
+function firstInvalidByte(bytes: Buffer, text: string): { index: number; byte: number } | undefined {
+  let offset = 0
+  let counted = 0
+  for (let i = text.indexOf('\uFFFD'); i !== -1; i = text.indexOf('\uFFFD', i + 1)) {
+    offset += Buffer.byteLength(text.slice(counted, i))
+    counted = i
+    if (bytes[offset] !== 0xef || bytes[offset + 1] !== 0xbf || bytes[offset + 2] !== 0xbd) return { index: i, byte: bytes[offset]! }
+  }
+  return undefined
 }
 
 /** Throws `error`, or with `problems` records it and returns a file that changes nothing. */
@@ -99,11 +137,14 @@ export function parseRuleFile(text: string, file: string, problems?: RuleError[]
   }
 
   if (doc.errors.length > 0) {
-    const [first, ...rest] = doc.errors.map(
-      (e) => new RuleError(`YAML error: ${e.message.split('\n')[0]}`, file, lineCounter.linePos(e.pos[0]).line, ruleIdAt(doc, e.pos[0])),
-    )
-    problems?.push(...rest)
-    return giveUp(first, problems)
+    // In file order: the first error is most often the cause of those after it.
+    const [first, ...rest] = doc.errors
+      .map((e) => ({ e, pos: errorStart(doc, e) }))
+      .sort((a, b) => a.pos - b.pos)
+      .map(({ e, pos }) => new RuleError(`YAML error: ${e.message.split('\n')[0]}`, file, lineCounter.linePos(pos).line, ruleIdAt(doc, lineCounter, pos)))
+    const read = giveUp(first!, problems) // throws unless `problems` is given
+    problems!.push(...rest)
+    return read
   }
   // Aliases (`*name`) and merge keys would let one entry stand for another: rule files are written out.
   let alias: Node | undefined
@@ -116,7 +157,7 @@ export function parseRuleFile(text: string, file: string, problems?: RuleError[]
   if (alias) {
     const name = isAlias(alias) ? alias.source : ''
     return giveUp(
-      new RuleError(`YAML aliases (\`*${name}\`) are not supported in rule files: write the rule or value out in full`, file, lineOf(alias), ruleIdAt(doc, alias.range?.[0] ?? -1)),
+      new RuleError(`YAML aliases (\`*${name}\`) are not supported in rule files: write the rule or value out in full`, file, lineOf(alias), ruleIdAt(doc, lineCounter, alias.range?.[0] ?? -1)),
       problems,
     )
   }
@@ -160,18 +201,37 @@ export function parseRuleFile(text: string, file: string, problems?: RuleError[]
 
 type Fail = (message: string, node?: Node | null, ruleId?: string) => never
 
-/** The id of the rule entry whose text holds offset `pos`, when it has one. */
-function ruleIdAt(doc: Document, pos: number): string | undefined {
+/**
+ * Where a YAML error is best reported. An unclosed quote or bracket swallows the text after it, and the
+ * parser reports it where that text ends (often the end of the file); the quoted scalar or flow
+ * collection it left open ends there too in the partly parsed document, and is reported where it opens
+ * (the innermost one: an unclosed quote inside a list is the quote's fault).
+ */
+function errorStart(doc: Document, error: YAMLError): number {
+  let start = error.pos[0]
+  if (error.code !== 'MISSING_CHAR' && error.code !== 'BAD_INDENT') return start
+  visit(doc, (_, node) => {
+    const open = (isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE')) || (isCollection(node) && node.flow)
+    if (open && node.range?.[1] === error.pos[0]) start = node.range[0]
+  })
+  return start
+}
+
+/**
+ * The id of the rule entry offset `pos` lies in, when it has one: the last entry that starts on the
+ * line of `pos` or before it (an entry's first line includes its `- ` and indentation), unless `pos` is
+ * past its end.
+ */
+function ruleIdAt(doc: Document, lineCounter: LineCounter, pos: number): string | undefined {
   const root = doc.contents
   if (!isMap(root)) return undefined
   const rules = root.items.find((pair) => isScalar(pair.key) && pair.key.value === 'rules')?.value
   if (!isSeq(rules)) return undefined
-  for (const item of rules.items as Node[]) {
-    if (!isMap(item) || !item.range || pos < item.range[0] || pos >= item.range[2]) continue
-    const id = item.items.find((pair) => isScalar(pair.key) && pair.key.value === 'id')?.value
-    return isScalar(id) && typeof id.value === 'string' ? id.value : undefined
-  }
-  return undefined
+  const line = lineCounter.linePos(pos).line
+  const item = (rules.items as Node[]).filter((item) => item.range && lineCounter.linePos(item.range[0]).line <= line).at(-1)
+  if (!isMap(item) || pos > item.range![2]) return undefined
+  const id = item.items.find((pair) => isScalar(pair.key) && pair.key.value === 'id')?.value
+  return isScalar(id) && typeof id.value === 'string' ? id.value : undefined
 }
 
 function stringList(node: Node | null, field: string, fail: Fail, ruleId?: string): string[] {
@@ -268,6 +328,7 @@ function readRule(node: Node, file: string, lineOf: (n: Node | null | undefined)
   }
 
   const tests = { match: [] as string[], no_match: [] as string[] }
+  const testLines = { match: [] as number[], no_match: [] as number[] }
   const testsField = fields.get('tests')
   if (testsField) {
     if (!isMap(testsField.value)) fail('`tests` must be a mapping with `match` and/or `no_match`', testsField.value ?? testsField.key, id)
@@ -275,6 +336,7 @@ function readRule(node: Node, file: string, lineOf: (n: Node | null | undefined)
       const name = isScalar(pair.key) ? String(pair.key.value) : ''
       if (name !== 'match' && name !== 'no_match') fail(`unknown field \`tests.${name}\` (expected match, no_match)`, pair.key, id)
       tests[name as 'match' | 'no_match'] = stringList(pair.value, `tests.${name}`, fail, id)
+      testLines[name as 'match' | 'no_match'] = (pair.value as YAMLSeq<Node>).items.map((item) => lineOf(item) ?? 0)
     }
   }
 
@@ -293,6 +355,7 @@ function readRule(node: Node, file: string, lineOf: (n: Node | null | undefined)
     normalize,
     validate: validate as ValidatorName | undefined,
     tests,
+    testLines,
     source,
   }
 }

@@ -1,11 +1,16 @@
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, vi } from 'vitest'
 import { rulesCommand } from '../../src/cli/rules.js'
 
-/** A temp folder for rule files, removed after the test file. `write(name, yaml)` returns the path. */
-export function ruleDir(): { dir: string; write: (name: string, yaml: string) => string } {
+/**
+ * A temp folder for rule files, removed after the test file. `write(name, yaml)` returns the path;
+ * bytes are written as they are.
+ */
+export function ruleDir(): { dir: string; write: (name: string, yaml: string | Uint8Array) => string } {
   const dir = mkdtempSync(join(tmpdir(), 'cylestio-rules-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
   return {
@@ -30,4 +35,11 @@ export async function runRules(...argv: string[]): Promise<{ code: number; out: 
   } finally {
     vi.restoreAllMocks()
   }
+}
+
+/** Runs `cylestio-monitor rules …` from the build in a child process, as a user's shell does. */
+export function runRulesCli(...argv: string[]): { code: number | null; out: string; err: string } {
+  const cli = join(dirname(fileURLToPath(import.meta.url)), '../../dist/cli.js')
+  const { status, stdout, stderr } = spawnSync(process.execPath, [cli, 'rules', ...argv], { encoding: 'utf8' })
+  return { code: status, out: stdout, err: stderr }
 }

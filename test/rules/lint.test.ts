@@ -51,7 +51,8 @@ describe('rule files are validated field by field', () => {
   })
 
   it('rejects YAML syntax errors and unknown top-level fields with a line', () => {
-    expect(errorOf('syntax.yaml', `rules:\n  - id: a.one\n    targets: [user\n`).line).toBeGreaterThanOrEqual(3)
+    const syntax = errorOf('syntax.yaml', `rules:\n  - id: a.one\n    targets: [user\n`)
+    expect([syntax.line, syntax.ruleId]).toEqual([3, 'a.one'])
     const e = errorOf('top.yaml', `rules: []\nversion: 2\n`)
     expect(e.line).toBe(2)
     expect(e.message).toMatch(/unknown top-level field `version`/)
