@@ -1,5 +1,5 @@
-import { closeSync, statSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { closeSync, type Stats, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { MonitorEvent } from '../types.js'
 import { defaultEventsPath, eventsFileFromEnv, logFiles, logPathProblem } from '../store/files.js'
@@ -65,6 +65,7 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
         help: { type: 'boolean', short: 'h' },
       },
     }))
+    refuseEmpty(values, ['channel', 'type', 'agent'])
     filter = {
       channel: values.channel,
       type: values.type,
@@ -93,6 +94,16 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
   }
   const file = logFile('events', values.file, err)
   if (file === undefined) return 1
+  if (values.follow) {
+    // A log not made yet is waited for; a folder is never made by the follower, so waiting for one
+    // (a mistyped path, most often) would wait forever, saying nothing.
+    const folder = dirname(file)
+    const kind = statIfAny(folder)
+    if (!kind?.isDirectory()) {
+      err.write(`cylestio-monitor events: cannot follow ${file}: ${kind ? `${folder} is not a folder` : `there is no folder ${folder}`}\n`)
+      return 1
+    }
+  }
   if (!values.follow && logFiles(file).length === 0) {
     err.write(`cylestio-monitor events: no event log at ${file}\n`)
     return 1
@@ -152,6 +163,7 @@ export async function statsCommand(argv: string[], io: CommandIO = {}): Promise<
         help: { type: 'boolean', short: 'h' },
       },
     }))
+    refuseEmpty(values, ['agent'])
   } catch (error) {
     err.write(`cylestio-monitor stats: ${(error as Error).message}\n\n${STATS_HELP}`)
     return 2
@@ -177,7 +189,7 @@ export async function statsCommand(argv: string[], io: CommandIO = {}): Promise<
 
 /**
  * The log a command reads: `--file`, else as for `monitor()`; undefined (the problem written to `err`)
- * when that path ends with a slash, is padded with blanks or is a directory.
+ * when that path ends with a slash, is padded with blanks, is a directory or is not a regular file.
  */
 function logFile(command: string, given: string | undefined, err: { write(text: string): unknown }): string | undefined {
   const problem = logPathProblem(given ?? eventsFileFromEnv() ?? '.')
@@ -186,11 +198,32 @@ function logFile(command: string, given: string | undefined, err: { write(text: 
     return undefined
   }
   const file = resolve(given ?? defaultEventsPath())
-  if (isDirectory(file)) {
+  const st = statIfAny(file)
+  if (st?.isDirectory()) {
     err.write(`cylestio-monitor ${command}: ${file} is a directory, not an event log file (${whereFrom(given)})\n`)
     return undefined
   }
+  // A pipe (`--file <(…)`), /dev/stdin or a device cannot be read from its end (`--limit`), twice, or from
+  // an offset (`--follow`), and has no rotated files: refused, rather than read as an empty log.
+  if (st !== undefined && !st.isFile()) {
+    err.write(`cylestio-monitor ${command}: ${file} is ${st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a device'}, not a regular file: the event log must be a file (save it to one first)\n`)
+    return undefined
+  }
   return file
+}
+
+/** What `path` is, or undefined when it cannot be looked at (missing, a file on the way: ENOTDIR, EACCES). */
+function statIfAny(path: string): Stats | undefined {
+  try {
+    return statSync(path)
+  } catch {
+    return undefined
+  }
+}
+
+/** An empty filter (`--agent ''`, a variable left unset) would match no event and look like an empty log. */
+function refuseEmpty(values: Record<string, unknown>, names: string[]): void {
+  for (const name of names) if (values[name] === '') throw new Error(`--${name} needs a value, not an empty string`)
 }
 
 /** Where the log's path came from, for a message about it. */
@@ -241,14 +274,6 @@ function eventCells(e: MonitorEvent): string[] {
     tokens,
     typeof data.duration_ms === 'number' ? `${Math.round(data.duration_ms)} ms` : '',
   ]
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory()
-  } catch {
-    return false
-  }
 }
 
 /**

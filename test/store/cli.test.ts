@@ -353,6 +353,47 @@ describe('text from the log on the terminal', () => {
   })
 })
 
+describe('what the command line refuses', () => {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
+  /** The built CLI in a child process; `timeout` ends one that would wait forever. */
+  const cli = (args: string[]) => spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), ...args], { encoding: 'utf8', timeout: 20_000 })
+
+  it('an empty --channel, --type or --agent is a usage error naming the option (exit 2), not a filter that matches nothing', () => {
+    for (const [command, option] of [['events', '--channel'], ['events', '--type'], ['events', '--agent'], ['stats', '--agent']]) {
+      for (const args of [[option, ''], [`${option}=`]]) {
+        const { status, stdout, stderr } = cli([command, '--file', file, ...args])
+        expect(status).toBe(2)
+        expect(stdout).toBe('')
+        expect(stderr).toContain(`cylestio-monitor ${command}: ${option} needs a value, not an empty string`)
+      }
+    }
+  })
+
+  it('a pipe or a device is refused by every command, naming it, as not a regular file (exit 1), not read as an empty log', () => {
+    // `--file <(cat log)`: a pipe that holds the whole log.
+    for (const args of [['events'], ['events', '--limit', '0'], ['events', '--follow'], ['stats']]) {
+      const { status, stdout, stderr } = spawnSync('bash', ['-c', '"$0" "$1" "${@:3}" --file <(cat "$2")', process.execPath, join(root, 'dist', 'cli.js'), file, ...args], { encoding: 'utf8', timeout: 20_000 })
+      expect(stdout).toBe('')
+      expect(stderr).toMatch(new RegExp(`^cylestio-monitor ${args[0]}: /dev/fd/\\d+ is a pipe, not a regular file: the event log must be a file`))
+      expect(status).toBe(1)
+    }
+    // `cat log | cylestio-monitor events --file /dev/stdin`
+    const stdin = spawnSync('bash', ['-c', 'cat "$2" | "$0" "$1" events --file /dev/stdin', process.execPath, join(root, 'dist', 'cli.js'), file], { encoding: 'utf8', timeout: 20_000 })
+    expect(stdin).toMatchObject({ status: 1, stdout: '', stderr: expect.stringContaining('/dev/stdin is a pipe, not a regular file') })
+    expect(cli(['stats', '--file', '/dev/null'])).toMatchObject({ status: 1, stderr: expect.stringContaining('/dev/null is a device, not a regular file') })
+  })
+
+  it('--follow on a path whose folder does not exist fails at once, naming the folder (exit 1), instead of waiting for ever', () => {
+    const missing = join(dir, 'no-such-folder', 'events.jsonl')
+    expect(cli(['events', '--follow', '--file', missing])).toMatchObject({
+      status: 1,
+      stdout: '',
+      stderr: `cylestio-monitor events: cannot follow ${missing}: there is no folder ${join(dir, 'no-such-folder')}\n`,
+    })
+    expect(cli(['events', '--follow', '--file', join(file, 'events.jsonl')])).toMatchObject({ status: 1, stderr: expect.stringContaining(`${file} is not a folder`) })
+  })
+})
+
 describe('warnings of the command line', () => {
   /** Runs the built CLI (test/global-setup.ts builds it before the tests). */
   const cli = (args: string[]) =>
