@@ -4,7 +4,9 @@ import { parseArgs } from 'node:util'
 import type { MonitorEvent } from '../types.js'
 import { defaultEventsPath, eventsFileFromEnv, logFiles, logPathProblem } from '../store/files.js'
 import { type AgentStats, type EventFilter, getAgentStats, queryEvents } from '../store/queries.js'
+import { holdFaults, releaseFaults } from '../faults.js'
 import { printableJson } from '../printable.js'
+import { SkippedLineError } from '../store/skipped-line.js'
 import { follow, isOpenFile, type OpenLogFile, openLogFile } from './follow.js'
 import { formatRow, table } from './table.js'
 
@@ -109,17 +111,34 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
     return 1
   }
   const print = values.json ? (e: MonitorEvent) => out.write(`${printableJson(JSON.stringify(e))}\n`) : undefined
-  if (!values.follow) {
-    const events = await queryEvents(filter, file, limit)
-    if (print) events.forEach(print)
-    else out.write(eventTable(events, false))
-    return 0
+  // A query with a limit reads the log backwards: its warnings about bad lines are held, and shown in file order.
+  holdFaults(inLogOrder(file))
+  let events: MonitorEvent[]
+  let start: OpenLogFile | null = null
+  try {
+    if (values.follow) ({ events, start } = await queryToFollow(filter, file, limit))
+    else events = await queryEvents(filter, file, limit)
+  } finally {
+    releaseFaults()
   }
-  const { events, start } = await queryToFollow(filter, file, limit)
   if (print) events.forEach(print)
-  else out.write(eventTable(events, true))
-  await follow(file, filter, start, print ?? ((e) => out.write(eventRow(e))), io.signal)
+  else out.write(eventTable(events, values.follow === true))
+  if (values.follow) await follow(file, filter, start, print ?? ((e) => out.write(eventRow(e))), io.signal)
   return 0
+}
+
+/** Skipped lines in the order of the log: its rotated files oldest first, then `main`; in each, by offset. */
+function inLogOrder(main: string): (a: unknown, b: unknown) => number {
+  const place = (e: unknown): [number, number] => {
+    if (!(e instanceof SkippedLineError)) return [Infinity, Infinity] // after the lines, in their turn
+    const rotated = e.file.startsWith(`${main}.`) ? Number(e.file.slice(main.length + 1)) : Number.NaN
+    return [e.file === main ? 0 : Number.isNaN(rotated) ? Infinity : -rotated, e.at]
+  }
+  return (a, b) => {
+    const [fileA, atA] = place(a)
+    const [fileB, atB] = place(b)
+    return fileA - fileB || atA - atB
+  }
 }
 
 /** Tries at a first query that no rotation came across, before `--follow` goes on from it. */

@@ -70,7 +70,7 @@ export async function follow(
   const onLine = (file: OpenLogFile) => (line: string, at: number) => {
     // A cheap look for the filter's most selective field first; the parsed event is checked in full.
     if (typeof needle === 'string' && !line.includes(needle)) return
-    const event = parseLine(line, file.name)
+    const event = parseLine(line, file.name, at)
     if (event !== null && matches(event, filter)) print(event)
   }
   let current = start

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -75,5 +75,19 @@ describe('events --follow while another process rotates the log', () => {
     expect(err).toBe('')
     expect(code).toBe(0)
     expect(following.printed()).toEqual([...ids, 'end'])
+  })
+
+  it('names a bad line it meets as file:line', async () => {
+    const file = join(dir, 'bad-follow.jsonl')
+    const line = (id: string) => `${JSON.stringify({ event: 'e', channel: 'LLM', level: 'info', agent_id: 'a', call_id: id, timestamp: new Date().toISOString(), data: {} })}\n`
+    writeFileSync(file, line('pre'))
+    const following = followCli(file)
+    expect(await following.waitFor('pre')).toBe(true)
+    appendFileSync(file, `${line('a')}not json\n${line('b')}`)
+    await following.waitFor('b')
+    const { code, err } = await following.stop()
+    expect(code).toBe(0)
+    expect(err).toBe(`cylestio-monitor: warning: ${file}:3: skipped a line that is not JSON (not json)\n`)
+    expect(following.printed()).toEqual(['pre', 'a', 'b'])
   })
 })
