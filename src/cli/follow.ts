@@ -75,10 +75,16 @@ export async function follow(
   }
   let current = start
   let seen = current === null ? null : fingerprint(current.fd, current.offset)
+  // No file of the log at all: when it comes, the files it may have rotated to already are new too. (Rotated
+  // files without the log itself were read by the first query.)
+  const fresh = start === null && logFiles(path).length === 0
   try {
     while (!stopped.aborted) {
-      // A log made since (from its start).
-      current ??= openLogFile(path)
+      // A log made since: read from its start.
+      if (current === null) {
+        current = fresh ? firstFiles(path, onLine) : openLogFile(path)
+        if (current !== null && fresh) seen = fingerprint(current.fd, current.offset)
+      }
       if (current !== null) {
         if (fstatSync(current.fd).size < current.offset || !sameBytes(fingerprint(current.fd, current.offset), seen)) {
           current.offset = resumeAfter(current.fd, seen) // truncated, or rewritten in place
@@ -126,29 +132,45 @@ async function followPath(
     return next
   }
   closeSync(current.fd)
-  for (const [i, file] of newer.entries()) {
-    try {
-      file.offset = readLines(file, onLine(file))
-    } catch (error) {
-      for (const rest of newer.slice(i)) closeSync(rest.fd)
-      throw error
-    }
-    if (i < newer.length - 1) closeSync(file.fd)
-  }
+  readInOrder(newer, onLine)
   return newer.at(-1)!
 }
 
 /**
- * The files of the log made after `current`, oldest first, opened; null when `current` is none of the
- * log's files (replaced, removed, or rotated out past `keep`); undefined when files moved while they were
- * opened (a rotation under way: try again).
+ * The files of a log that was not there before, read from their start, oldest first; returns the newest,
+ * to follow, or null when there is none yet (or they keep moving: the next poll).
+ */
+function firstFiles(path: string, onLine: (file: OpenLogFile) => (line: string, at: number) => void): OpenLogFile | null {
+  const files = newerFiles(path, null)
+  if (!files || files.length === 0) return null
+  readInOrder(files, onLine)
+  return files.at(-1)!
+}
+
+/** Reads `files` whole, in order, closing all but the last. */
+function readInOrder(files: OpenLogFile[], onLine: (file: OpenLogFile) => (line: string, at: number) => void): void {
+  for (const [i, file] of files.entries()) {
+    try {
+      file.offset = readLines(file, onLine(file))
+    } catch (error) {
+      for (const rest of files.slice(i)) closeSync(rest.fd)
+      throw error
+    }
+    if (i < files.length - 1) closeSync(file.fd)
+  }
+}
+
+/**
+ * The files of the log made after `current` (all of them without one), oldest first, opened; null when
+ * `current` is none of the log's files (replaced, removed, or rotated out past `keep`); undefined when
+ * files moved while they were opened (a rotation under way: try again).
  *
  * The names are listed and opened newest first, down to `current`, then listed and looked at again: the
  * answer stands only if the list is the same and every name still names the file opened under it. A file
  * renamed away never comes back under its old name (rotation only moves files up), so each name named its
  * file all along, and at the moment of the last open the files were these, in this order.
  */
-function newerFiles(path: string, current: OpenLogFile): OpenLogFile[] | null | undefined {
+function newerFiles(path: string, current: OpenLogFile | null): OpenLogFile[] | null | undefined {
   const names = logFiles(path)
   const opened: OpenLogFile[] = []
   let found: string | undefined
@@ -157,7 +179,7 @@ function newerFiles(path: string, current: OpenLogFile): OpenLogFile[] | null | 
     for (let i = names.length - 1; i >= 0; i--) {
       const file = openLogFile(names[i]!)
       if (file === null) return undefined // renamed since it was listed
-      if (file.ino === current.ino && file.dev === current.dev) {
+      if (current !== null && file.ino === current.ino && file.dev === current.dev) {
         closeSync(file.fd)
         found = names[i]
         break
@@ -167,8 +189,8 @@ function newerFiles(path: string, current: OpenLogFile): OpenLogFile[] | null | 
     const again = logFiles(path)
     if (again.length !== names.length || again.some((name, i) => name !== names[i])) return undefined
     for (const file of opened) if (!isOpenFile(statSync(file.name, { throwIfNoEntry: false }), file)) return undefined
-    if (found === undefined) return null
-    if (!isOpenFile(statSync(found, { throwIfNoEntry: false }), current)) return undefined
+    if (found === undefined && current !== null) return null
+    if (found !== undefined && !isOpenFile(statSync(found, { throwIfNoEntry: false }), current)) return undefined
     settled = true
     return opened.reverse()
   } finally {

@@ -90,4 +90,29 @@ describe('events --follow while another process rotates the log', () => {
     expect(err).toBe(`cylestio-monitor: warning: ${file}:3: skipped a line that is not JSON (not json)\n`)
     expect(following.printed()).toEqual(['pre', 'a', 'b'])
   })
+
+  it('reads a log made after it started whole, with the files it rotated to before the first poll', async () => {
+    const file = join(dir, 'made-later.jsonl')
+    // The table, whose header says the first query is done (--json prints nothing for no event).
+    const child = spawn(process.execPath, [cli, 'events', '--follow', '--file', file], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+    const rows = () => out.split('\n').slice(1).filter(Boolean).map((row) => row.split(/\s{2,}/)[1])
+    const until = async (done: () => boolean) => {
+      const deadline = Date.now() + 20_000
+      while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+    }
+    await until(() => out.includes('\n'))
+    const N = 300
+    const writer = await runChild(children.script('append-rotating'), [file, String(N), '5000', '1000'])
+    expect(writer).toMatchObject({ code: 0, stderr: '' })
+    expect(readdirSync(dir).filter((n) => n.startsWith('made-later.jsonl.')).length).toBeGreaterThan(5)
+    await until(() => rows().includes(`c${N - 1}`))
+    child.kill('SIGINT')
+    expect(await new Promise((done) => child.on('close', done))).toBe(0)
+    expect(err).toBe('')
+    expect(rows()).toEqual(Array.from({ length: N }, (_, i) => `c${i}`))
+  })
 })
