@@ -1,12 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { closeSync, type Stats, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { MonitorEvent } from '../types.js'
 import { defaultEventsPath, eventsFileFromEnv, logFiles, logPathProblem } from '../store/files.js'
-import { type AgentStats, type EventFilter, getAgentStats, matches, needleFor, queryEvents } from '../store/queries.js'
-import { parseLine, scanLines } from '../store/scan.js'
+import { type AgentStats, type EventFilter, getAgentStats, queryEvents } from '../store/queries.js'
+import { holdFaults, releaseFaults } from '../faults.js'
 import { printableJson } from '../printable.js'
+import { SkippedLineError } from '../store/skipped-line.js'
+import { follow, isOpenFile, type OpenLogFile, openLogFile } from './follow.js'
 import { formatRow, table } from './table.js'
 
 /** Where a command prints, and what stops `--follow` (SIGINT when not given). Tests pass their own. */
@@ -66,6 +67,7 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
         help: { type: 'boolean', short: 'h' },
       },
     }))
+    refuseEmpty(values, ['channel', 'type', 'agent'])
     filter = {
       channel: values.channel,
       type: values.type,
@@ -94,18 +96,72 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
   }
   const file = logFile('events', values.file, err)
   if (file === undefined) return 1
+  if (values.follow) {
+    // A log not made yet is waited for; a folder is never made by the follower, so waiting for one
+    // (a mistyped path, most often) would wait forever, saying nothing.
+    const folder = dirname(file)
+    const kind = statIfAny(folder)
+    if (!kind?.isDirectory()) {
+      err.write(`cylestio-monitor events: cannot follow ${file}: ${kind ? `${folder} is not a folder` : `there is no folder ${folder}`}\n`)
+      return 1
+    }
+  }
   if (!values.follow && logFiles(file).length === 0) {
     err.write(`cylestio-monitor events: no event log at ${file}\n`)
     return 1
   }
   const print = values.json ? (e: MonitorEvent) => out.write(`${printableJson(JSON.stringify(e))}\n`) : undefined
-  const cursor = { offset: 0 }
-  const ino = statSync(file, { throwIfNoEntry: false })?.ino
-  const events = await queryEvents(filter, file, limit, cursor)
+  // A query with a limit reads the log backwards: its warnings about bad lines are held, and shown in file order.
+  holdFaults(inLogOrder(file))
+  let events: MonitorEvent[]
+  let start: OpenLogFile | null = null
+  try {
+    if (values.follow) ({ events, start } = await queryToFollow(filter, file, limit))
+    else events = await queryEvents(filter, file, limit)
+  } finally {
+    releaseFaults()
+  }
   if (print) events.forEach(print)
   else out.write(eventTable(events, values.follow === true))
-  if (values.follow) await follow(file, filter, cursor.offset, ino, print ?? ((e) => out.write(eventRow(e))), io.signal)
+  if (values.follow) await follow(file, filter, start, print ?? ((e) => out.write(eventRow(e))), io.signal)
   return 0
+}
+
+/** Skipped lines in the order of the log: its rotated files oldest first, then `main`; in each, by offset. */
+function inLogOrder(main: string): (a: unknown, b: unknown) => number {
+  const place = (e: unknown): [number, number] => {
+    if (!(e instanceof SkippedLineError)) return [Infinity, Infinity] // after the lines, in their turn
+    const rotated = e.file.startsWith(`${main}.`) ? Number(e.file.slice(main.length + 1)) : Number.NaN
+    return [e.file === main ? 0 : Number.isNaN(rotated) ? Infinity : -rotated, e.at]
+  }
+  return (a, b) => {
+    const [fileA, atA] = place(a)
+    const [fileB, atB] = place(b)
+    return fileA - fileB || atA - atB
+  }
+}
+
+/** Tries at a first query that no rotation came across, before `--follow` goes on from it. */
+const QUERY_ATTEMPTS = 5
+
+/**
+ * The first query of `--follow`, and the file it read last, open, at the offset it read to: the file at
+ * `path` is opened before the query and looked at after it; when it is still there, it is the one the
+ * query read. When a rotation came in between (or the log was made or replaced), the query is made again,
+ * before anything is printed; after QUERY_ATTEMPTS the last one stands.
+ */
+async function queryToFollow(filter: EventFilter, path: string, limit: number | undefined): Promise<{ events: MonitorEvent[]; start: OpenLogFile | null }> {
+  for (let attempt = 1; ; attempt++) {
+    const start = openLogFile(path)
+    const cursor = { offset: 0 }
+    const events = await queryEvents(filter, path, limit, cursor)
+    const now = statSync(path, { throwIfNoEntry: false })
+    if ((start === null ? now === undefined : isOpenFile(now, start)) || attempt === QUERY_ATTEMPTS) {
+      if (start !== null) start.offset = cursor.offset
+      return { events, start }
+    }
+    if (start !== null) closeSync(start.fd)
+  }
 }
 
 /**
@@ -126,6 +182,7 @@ export async function statsCommand(argv: string[], io: CommandIO = {}): Promise<
         help: { type: 'boolean', short: 'h' },
       },
     }))
+    refuseEmpty(values, ['agent'])
   } catch (error) {
     err.write(`cylestio-monitor stats: ${(error as Error).message}\n\n${STATS_HELP}`)
     return 2
@@ -151,7 +208,7 @@ export async function statsCommand(argv: string[], io: CommandIO = {}): Promise<
 
 /**
  * The log a command reads: `--file`, else as for `monitor()`; undefined (the problem written to `err`)
- * when that path ends with a slash, is padded with blanks or is a directory.
+ * when that path ends with a slash, is padded with blanks, is a directory or is not a regular file.
  */
 function logFile(command: string, given: string | undefined, err: { write(text: string): unknown }): string | undefined {
   const problem = logPathProblem(given ?? eventsFileFromEnv() ?? '.')
@@ -160,11 +217,32 @@ function logFile(command: string, given: string | undefined, err: { write(text: 
     return undefined
   }
   const file = resolve(given ?? defaultEventsPath())
-  if (isDirectory(file)) {
+  const st = statIfAny(file)
+  if (st?.isDirectory()) {
     err.write(`cylestio-monitor ${command}: ${file} is a directory, not an event log file (${whereFrom(given)})\n`)
     return undefined
   }
+  // A pipe (`--file <(…)`), /dev/stdin or a device cannot be read from its end (`--limit`), twice, or from
+  // an offset (`--follow`), and has no rotated files: refused, rather than read as an empty log.
+  if (st !== undefined && !st.isFile()) {
+    err.write(`cylestio-monitor ${command}: ${file} is ${st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a device'}, not a regular file: the event log must be a file (save it to one first)\n`)
+    return undefined
+  }
   return file
+}
+
+/** What `path` is, or undefined when it cannot be looked at (missing, a file on the way: ENOTDIR, EACCES). */
+function statIfAny(path: string): Stats | undefined {
+  try {
+    return statSync(path)
+  } catch {
+    return undefined
+  }
+}
+
+/** An empty filter (`--agent ''`, a variable left unset) would match no event and look like an empty log. */
+function refuseEmpty(values: Record<string, unknown>, names: string[]): void {
+  for (const name of names) if (values[name] === '') throw new Error(`--${name} needs a value, not an empty string`)
 }
 
 /** Where the log's path came from, for a message about it. */
@@ -196,224 +274,6 @@ export function parseWhen(text: string, now = Date.now()): Date {
   return new Date(t)
 }
 
-/**
- * How much of the file just before the read offset is compared at each poll (changed, the file was replaced
- * or rewritten): the last line read, up to this many bytes.
- */
-const FINGERPRINT_BYTES = 4096
-
-/**
- * The last line read: the bytes of `file` from the start of the line that ends at `offset` (or from
- * FINGERPRINT_BYTES before it, for a longer line), or null when unreadable. `whole` tells whether they
- * start a line.
- */
-function fingerprint(file: string, offset: number): Fingerprint | null {
-  const start = Math.max(0, offset - FINGERPRINT_BYTES)
-  return readingFile(file, null, (fd) => {
-    const buf = Buffer.alloc(offset - start)
-    const n = readSync(fd, buf, 0, buf.length, start)
-    const newline = n < 2 ? -1 : buf.lastIndexOf(0x0a, n - 2)
-    return { bytes: buf.subarray(newline + 1, n), whole: newline !== -1 || start === 0 }
-  })
-}
-
-/** `read` on `file` opened for reading, closed after; `fallback` when it cannot be opened or read. */
-function readingFile<T>(file: string, fallback: T, read: (fd: number) => T): T {
-  let fd: number
-  try {
-    fd = openSync(file, 'r')
-  } catch {
-    return fallback
-  }
-  try {
-    return read(fd)
-  } catch {
-    return fallback
-  } finally {
-    closeSync(fd)
-  }
-}
-
-interface Fingerprint {
-  bytes: Buffer
-  whole: boolean
-}
-
-/**
- * Prints events appended to `file` after `offset` until `signal` aborts (or SIGINT), like `tail -f`.
- * Between two polls the file may have been rotated (once or more), rewritten by a cleanup, truncated, or
- * removed and made again, possibly with the same inode and a size past the offset. A rotated file is read
- * to its end, then the files rotated after it, then the new file. A file replaced by another (a cleanup
- * renames its rewrite over the log) is compared line by line with the old one, still held open: the
- * lines it kept were printed, the others are new. A file changed in place (same inode, other bytes before
- * the offset) is read from just after the last line printed if it still holds it, else from its start.
- */
-async function follow(
-  file: string,
-  filter: EventFilter,
-  offset: number,
-  ino: number | undefined,
-  print: (event: MonitorEvent) => unknown,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const stop = signal ? undefined : new AbortController()
-  const onSigint = (): void => stop?.abort()
-  if (stop) process.once('SIGINT', onSigint)
-  const stopped = signal ?? stop!.signal
-  const needle = needleFor(filter)
-  const onLine = (path: string) => (line: string) => {
-    const event = parseLine(line, path)
-    if (event !== null && matches(event, filter)) print(event)
-  }
-  let seen = fingerprint(file, offset)
-  // The file followed stays open: replaced by a cleanup, its lines are still there to tell the new file's
-  // kept lines (printed already) from the new ones.
-  let held = holdFile(file, ino)
-  try {
-    while (!stopped.aborted) {
-      const st = statSync(file, { throwIfNoEntry: false })
-      if (st) {
-        if (st.ino !== ino) {
-          const files = logFiles(file)
-          const at = ino === undefined ? -1 : files.findIndex((path) => path !== file && statSync(path, { throwIfNoEntry: false })?.ino === ino)
-          if (at !== -1) {
-            // Rotated (once or more): the rest of the old file, every file rotated after it, then the new one.
-            await scanLines(files[at]!, needle, onLine(files[at]!), { start: offset, reportTorn: false })
-            for (const path of files.slice(at + 1, -1)) await scanLines(path, needle, onLine(path), { reportTorn: false })
-            offset = 0
-          } else {
-            // Replaced: rewritten by a cleanup (what it kept was printed), or made again.
-            offset = held === null ? resumeAfter(file, seen) : afterKept(held, offset, file, onLine(file))
-          }
-          ino = st.ino
-          if (held !== null) closeSync(held)
-          held = holdFile(file, ino)
-        } else if (st.size < offset || !sameBytes(fingerprint(file, offset), seen)) {
-          offset = resumeAfter(file, seen) // truncated, or rewritten in place (same inode, different content before the offset)
-        }
-        if (st.size > offset) {
-          offset = await scanLines(file, needle, onLine(file), { start: offset, reportTorn: false })
-        }
-        seen = fingerprint(file, offset)
-      }
-      // Removes its abort listener when the time is up (one added per poll and kept would pile up).
-      await sleep(200, undefined, { signal: stopped }).catch(() => undefined)
-    }
-  } finally {
-    if (stop) process.off('SIGINT', onSigint)
-    if (held !== null) closeSync(held)
-  }
-}
-
-/** The file at `path` opened for reading when it is still the one with inode `ino`, else null. */
-function holdFile(path: string, ino: number | undefined): number | null {
-  if (ino === undefined) return null
-  let fd: number
-  try {
-    fd = openSync(path, 'r')
-  } catch {
-    return null
-  }
-  if (fstatSync(fd).ino === ino) return fd
-  closeSync(fd)
-  return null
-}
-
-/**
- * Reads a file that replaced the one followed (`old`, read up to `offset`), giving `onLine` only the
- * lines that are new: a cleanup writes the lines it keeps in their order, then what was appended since,
- * so each line of the new file that comes next among the old lines was printed already. Returns the
- * offset after the last complete line.
- */
-function afterKept(old: number, offset: number, file: string, onLine: (line: string) => void): number {
-  return readingFile(file, 0, (fd) => {
-    const before = new LineReader(old, 0, offset)
-    const after = new LineReader(fd, 0)
-    let matching = true
-    for (let line = after.next(); line !== null; line = after.next()) {
-      if (matching) {
-        let kept = before.next()
-        while (kept !== null && kept !== line) kept = before.next()
-        if (kept !== null) continue
-        matching = false // the old lines are used up: this line and the rest are new
-      }
-      if (line !== '') onLine(line)
-    }
-    return after.offset
-  })
-}
-
-/** The complete lines of an open file from `start` to `end`, one at a time. */
-class LineReader {
-  /** The offset just after the last line returned. */
-  offset: number
-  private buffer = Buffer.alloc(0)
-  private at = 0
-  private position: number
-
-  constructor(
-    private readonly fd: number,
-    start: number,
-    private readonly end = Number.POSITIVE_INFINITY,
-  ) {
-    this.offset = start
-    this.position = start
-  }
-
-  /** The next complete line, without its newline, or null (a last line without one is left). */
-  next(): string | null {
-    for (;;) {
-      const newline = this.buffer.indexOf(0x0a, this.at)
-      if (newline !== -1) {
-        const line = this.buffer.toString('utf8', this.at, newline)
-        this.offset += newline + 1 - this.at
-        this.at = newline + 1
-        return line
-      }
-      const want = Math.min(1 << 16, this.end - this.position)
-      if (want <= 0) return null
-      const chunk = Buffer.alloc(want)
-      const n = readSync(this.fd, chunk, 0, want, this.position)
-      if (n === 0) return null
-      this.position += n
-      this.buffer = Buffer.concat([this.buffer.subarray(this.at), chunk.subarray(0, n)])
-      this.at = 0
-    }
-  }
-}
-
-/**
- * Where to go on reading a file that replaced the one followed: just after the last line printed (`seen`)
- * when the new file holds it, as the log a cleanup rewrote holds the events it kept (each line has its
- * own time), else its start (a new log, or one truncated and written again).
- */
-function resumeAfter(file: string, seen: Fingerprint | null): number {
-  const line = seen?.bytes
-  if (!line || line.length === 0) return 0
-  return readingFile(file, 0, (fd) => {
-    const chunk = Buffer.alloc(Math.max(1 << 20, 4 * line.length))
-    // The end of the previous read is kept at the start of the next one, so that a line across two reads
-    // is found, with the byte before it.
-    let carried = 0
-    for (let position = 0; ; ) {
-      const n = readSync(fd, chunk, carried, chunk.length - carried, position)
-      const filled = carried + n
-      const first = position === 0 ? 0 : 1 // a match at 0 of a later read was looked at in the one before
-      for (let at = chunk.subarray(0, filled).indexOf(line, first); at !== -1; at = chunk.subarray(0, filled).indexOf(line, at + 1)) {
-        if (!seen.whole || (at === 0 ? position === 0 : chunk[at - 1] === 0x0a)) return position - carried + at + line.length
-      }
-      if (n === 0) return 0
-      position += n
-      carried = Math.min(line.length, filled)
-      chunk.copy(chunk, 0, filled - carried, filled)
-    }
-  })
-}
-
-function sameBytes(a: Fingerprint | null, b: Fingerprint | null): boolean {
-  return a !== null && b !== null && a.whole === b.whole && a.bytes.equals(b.bytes)
-}
-
 const EVENT_COLUMNS = ['TIME (UTC)', 'AGENT', 'EVENT', 'ALERT', 'MODEL', 'TOKENS', 'DURATION']
 /** Widths used when rows arrive one by one (`--follow`). */
 const FOLLOW_WIDTHS = [23, 14, 18, 10, 26, 12, 8]
@@ -433,14 +293,6 @@ function eventCells(e: MonitorEvent): string[] {
     tokens,
     typeof data.duration_ms === 'number' ? `${Math.round(data.duration_ms)} ms` : '',
   ]
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory()
-  } catch {
-    return false
-  }
 }
 
 /**

@@ -36,8 +36,8 @@ export class JsonlEventFile {
     if (files.length === 0) return null
     const events: MonitorEvent[] = []
     for (const file of files) {
-      await scanLines(file, undefined, (line) => {
-        const event = parseLine(line, file)
+      await scanLines(file, undefined, (line, at) => {
+        const event = parseLine(line, file, at)
         if (event === null) return
         this.onDisk.add(event)
         events.push(event)

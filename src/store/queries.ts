@@ -103,21 +103,21 @@ export async function queryEvents(
   const timed = filter.since !== undefined || filter.until !== undefined
   const since = filter.since?.getTime() ?? -Infinity
   const until = filter.until?.getTime() ?? Infinity
-  /** The event on a line when it satisfies the filter, else null. */
-  const accept = (line: string, path: string): MonitorEvent | null => {
+  /** The event on a line (at byte `at` of `path`) when it satisfies the filter, else null. */
+  const accept = (line: string, path: string, at: number): MonitorEvent | null => {
     if (timed) {
       const t = lineTime(line)
       if (t < since || t >= until) return null
     }
-    const event = parseLine(line, path)
+    const event = parseLine(line, path, at)
     return event !== null && matches(event, filter) ? event : null
   }
   const files = logFiles(main)
   if (limit !== undefined) return newestEvents(files, main, needle, accept, limit, cursor)
   const out: MonitorEvent[] = []
   for (const path of files) {
-    const onLine = (line: string) => {
-      const event = accept(line, path)
+    const onLine = (line: string, at: number) => {
+      const event = accept(line, path, at)
       if (event !== null) out.push(event)
     }
     const offset = await scanLines(path, needle, onLine)
@@ -131,7 +131,7 @@ async function newestEvents(
   files: string[],
   main: string,
   needle: Needle | undefined,
-  accept: (line: string, path: string) => MonitorEvent | null,
+  accept: (line: string, path: string, at: number) => MonitorEvent | null,
   limit: number,
   cursor: { offset: number } | undefined,
 ): Promise<MonitorEvent[]> {
@@ -142,10 +142,10 @@ async function newestEvents(
   const bytesNeedle = typeof needle === 'string' ? needle : undefined
   for (let i = files.length - 1; i >= 0; i--) {
     const path = files[i]
-    const { end, stopped } = await scanBytesBackward(path, bytesNeedle, (buf, start, stop) => {
+    const { end, stopped } = await scanBytesBackward(path, bytesNeedle, (buf, start, stop, _hit, at) => {
       const line = buf.toString('utf8', start, stop)
       if (regex !== undefined && !regex.test(line)) return false
-      const event = accept(line, path)
+      const event = accept(line, path, at)
       if (event === null) return false
       newestFirst.push(event)
       return newestFirst.length >= limit
@@ -282,7 +282,7 @@ export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'fil
   const filter: EventFilter = { agentId: options.agentId }
   const agent = options.agentId === undefined ? undefined : Buffer.from(`"agent_id":${JSON.stringify(options.agentId)}`)
   for (const path of logFiles(main)) {
-    await scanBytes(path, CALL_EVENT, (buf, start, end, hit) => {
+    await scanBytes(path, CALL_EVENT, (buf, start, end, hit, at) => {
       // Start events (half the calls, and the biggest lines: the prompt) are skipped on their bytes.
       const kind = hit + CALL_EVENT.length
       if (kind + 6 <= end && buf[kind] === 0x73 && buf[kind + 1] === 0x74 && buf[kind + 2] === 0x61 && buf[kind + 5] === 0x22) return // start"
@@ -293,7 +293,7 @@ export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'fil
         add(call)
         return
       }
-      const event = parseLine(buf.toString('utf8', start, end), path)
+      const event = parseLine(buf.toString('utf8', start, end), path, at)
       if (event === null || !matches(event, filter)) return
       const data = event.data ?? {}
       const usage = data.usage as { input_tokens?: unknown; output_tokens?: unknown } | null | undefined

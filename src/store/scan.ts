@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises'
 import { CylestioError } from '../errors.js'
 import { reportFault } from '../faults.js'
 import type { MonitorEvent } from '../types.js'
+import { SkippedLineError } from './skipped-line.js'
 
 /** Bytes read at a time (reused for the whole scan; a line longer than this grows the buffer). */
 const CHUNK_BYTES = 8 * 1024 * 1024
@@ -20,11 +21,11 @@ export type Needle = string | RegExp
 
 /**
  * A complete line, as bytes: `buf[start, end)` (without its newline); `hit` is where the needle was found
- * (`start` without one). The buffer is reused: copy what must outlive the call. A backward scan stops when
- * this returns `true`.
+ * (`start` without one); `at` is the line's byte offset in the file. The buffer is reused: copy what must
+ * outlive the call. A backward scan stops when this returns `true`.
  * @internal
  */
-export type ByteLine = (buf: Buffer, start: number, end: number, hit: number) => boolean | void
+export type ByteLine = (buf: Buffer, start: number, end: number, hit: number, at: number) => boolean | void
 
 /** Opens `file` for reading, or null when it does not exist (a missing log reads as empty). */
 async function openLog(file: string) {
@@ -36,22 +37,22 @@ async function openLog(file: string) {
   }
 }
 
-function reportTornLine(file: string): void {
-  reportFault('event-log-read', new Error(`${file}: skipped a torn last line (a writer stopped mid-line)`))
+function reportTornLine(file: string, at: number): void {
+  reportFault('event-log-read', new SkippedLineError(file, at, 'skipped a torn last line (a writer stopped mid-line)'))
 }
 
 /**
  * Reads `file` from byte `start` in chunks of CHUNK_BYTES into one reused buffer and calls `onRegion`
- * with the buffer and the end of its complete lines (`buf[0, end)` ends with a newline); the bytes of an
- * unfinished line are carried to the front of the buffer for the next read. A last line without its
- * newline (a writer killed mid-write, or one writing right now) is not handed on; it is reported when
- * `reportTorn`. Returns the byte offset just after the last complete line.
+ * with the buffer, the end of its complete lines (`buf[0, end)` ends with a newline) and the file offset
+ * of `buf[0]`; the bytes of an unfinished line are carried to the front of the buffer for the next read.
+ * A last line without its newline (a writer killed mid-write, or one writing right now) is not handed on;
+ * it is reported when `reportTorn`. Returns the byte offset just after the last complete line.
  */
 async function readForward(
   file: string,
   start: number,
   reportTorn: boolean,
-  onRegion: (buf: Buffer, end: number) => void,
+  onRegion: (buf: Buffer, end: number, base: number) => void,
 ): Promise<number> {
   const handle = await openLog(file)
   if (handle === null) return start
@@ -75,7 +76,7 @@ async function readForward(
       buf.copy(next, 0, end, total)
       reading = handle.read(next, filled, next.length - filled, position)
       reading.catch(() => {})
-      if (end > 0) onRegion(buf, end)
+      if (end > 0) onRegion(buf, end, position - total)
       const done = buf
       buf = next
       next = done.length >= buf.length ? done : Buffer.allocUnsafe(buf.length)
@@ -85,7 +86,7 @@ async function readForward(
   } finally {
     await handle.close()
   }
-  if (filled > 0 && reportTorn) reportTornLine(file)
+  if (filled > 0 && reportTorn) reportTornLine(file, position - filled)
   return position - filled
 }
 
@@ -102,11 +103,11 @@ export function scanBytes(
   { start = 0, reportTorn = true }: { start?: number; reportTorn?: boolean } = {},
 ): Promise<number> {
   const bytes = needle === undefined ? undefined : Buffer.from(needle)
-  return readForward(file, start, reportTorn, (buf, end) => eachByteLine(buf.subarray(0, end), bytes, onLine))
+  return readForward(file, start, reportTorn, (buf, end, base) => eachByteLine(buf.subarray(0, end), bytes, onLine, base))
 }
 
-/** The lines of `view` (which ends with a newline) that contain `needle`, oldest first. */
-function eachByteLine(view: Buffer, needle: Buffer | undefined, onLine: ByteLine): void {
+/** The lines of `view` (which ends with a newline; `view[0]` is byte `base` of the file) that contain `needle`, oldest first. */
+function eachByteLine(view: Buffer, needle: Buffer | undefined, onLine: ByteLine, base: number): void {
   const end = view.length
   let pos = 0
   while (pos < end) {
@@ -118,14 +119,14 @@ function eachByteLine(view: Buffer, needle: Buffer | undefined, onLine: ByteLine
       if (hit > pos) lineStart = view.lastIndexOf(NEWLINE, hit - 1) + 1
     }
     const lineEnd = view.indexOf(NEWLINE, hit)
-    if (lineEnd > lineStart) onLine(view, lineStart, lineEnd, hit)
+    if (lineEnd > lineStart) onLine(view, lineStart, lineEnd, hit, base + lineStart)
     pos = lineEnd + 1
   }
 }
 
 /**
- * Calls `onLine` with every complete line of `file` (from byte `start`) that contains `needle`, reading
- * CHUNK_BYTES at a time, so memory does not grow with the file. A string needle is searched in the
+ * Calls `onLine` with every complete line of `file` (from byte `start`) that contains `needle`, and its
+ * byte offset in the file, reading CHUNK_BYTES at a time, so memory does not grow with the file. A string needle is searched in the
  * bytes and only matching lines are decoded. A last line without its newline (a writer killed
  * mid-write, or one writing right now) is not handed on; `torn` reports it when `reportTorn`.
  * Returns the byte offset just after the last complete line (where a follower resumes). A missing file
@@ -135,21 +136,25 @@ function eachByteLine(view: Buffer, needle: Buffer | undefined, onLine: ByteLine
 export function scanLines(
   file: string,
   needle: Needle | undefined,
-  onLine: (line: string) => void,
+  onLine: (line: string, at: number) => void,
   options: { start?: number; reportTorn?: boolean } = {},
 ): Promise<number> {
-  if (typeof needle === 'string') return scanBytes(file, needle, (buf, start, end) => void onLine(buf.toString('utf8', start, end)), options)
+  if (typeof needle === 'string') return scanBytes(file, needle, (buf, start, end, _hit, at) => void onLine(buf.toString('utf8', start, end), at), options)
   // No needle, or a RegExp: decode the chunk's complete lines at once (a newline never falls inside a
   // UTF-8 sequence, so cutting at one needs no streaming decoder).
-  return readForward(file, options.start ?? 0, options.reportTorn ?? true, (buf, end) => {
+  return readForward(file, options.start ?? 0, options.reportTorn ?? true, (buf, end, base) => {
     const text = buf.toString('utf8', 0, end)
-    eachLine(text, text.length - 1, needle, onLine)
+    eachLine(text, text.length - 1, needle, onLine, buf, base)
   })
 }
 
-/** The lines of `text` before `end` (a newline) that contain `needle`. */
-function eachLine(text: string, end: number, needle: RegExp | undefined, onLine: (line: string) => void): void {
+/**
+ * The lines of `text` before `end` (a newline) that contain `needle`, with their byte offsets: `text` is
+ * `buf` decoded (`buf[0]` is byte `base` of the file), whose newlines are its newlines, one for one.
+ */
+function eachLine(text: string, end: number, needle: RegExp | undefined, onLine: (line: string, at: number) => void, buf: Buffer, base: number): void {
   let pos = 0
+  let byte = 0 // where text[pos] is in buf
   while (pos < end) {
     let lineStart = pos
     if (needle !== undefined) {
@@ -157,9 +162,11 @@ function eachLine(text: string, end: number, needle: RegExp | undefined, onLine:
       const hit = needle.exec(text)?.index ?? -1
       if (hit === -1 || hit >= end) return
       lineStart = text.lastIndexOf('\n', hit) + 1
+      for (let i = text.indexOf('\n', pos); i !== -1 && i < lineStart; i = text.indexOf('\n', i + 1)) byte = buf.indexOf(NEWLINE, byte) + 1
     }
     const lineEnd = text.indexOf('\n', lineStart)
-    if (lineEnd > lineStart) onLine(text.slice(lineStart, lineEnd))
+    if (lineEnd > lineStart) onLine(text.slice(lineStart, lineEnd), base + byte)
+    byte = buf.indexOf(NEWLINE, byte) + 1
     pos = lineEnd + 1
   }
 }
@@ -225,13 +232,13 @@ export async function scanBytesBackward(
           if (filePos > 0) continue
           break
         }
-        if (hi > nl + 1 && reportTorn) reportTornLine(file)
+        if (hi > nl + 1 && reportTorn) reportTornLine(file, filePos + (nl + 1 - lo))
         hi = nl + 1
         completeEnd = filePos + (hi - lo)
       }
       // Complete lines are those after the first newline of buf[lo, hi), or all of it at the file's start.
       const from = filePos === 0 ? lo : buf.indexOf(NEWLINE, lo) + 1
-      if (eachByteLineBackward(buf, from, hi, bytes, onLine)) return { end: completeEnd, stopped: true }
+      if (eachByteLineBackward(buf, from, hi, bytes, onLine, filePos - lo)) return { end: completeEnd, stopped: true }
       hi = from
     }
   } catch (error) {
@@ -241,14 +248,14 @@ export async function scanBytesBackward(
   }
   if (completeEnd === -1) {
     // No newline in the whole file: it is one torn line (or empty).
-    if (hi > lo && reportTorn) reportTornLine(file)
+    if (hi > lo && reportTorn) reportTornLine(file, 0)
     return { end: 0, stopped: false }
   }
   return { end: completeEnd, stopped: false }
 }
 
-/** The lines of `buf[from, to)` (`buf[to - 1]` is a newline) that contain `needle`, newest first; true when `onLine` stops. */
-function eachByteLineBackward(buf: Buffer, from: number, to: number, needle: Buffer | undefined, onLine: ByteLine): boolean {
+/** The lines of `buf[from, to)` (`buf[to - 1]` is a newline; `buf[0]` is byte `base` of the file) that contain `needle`, newest first; true when `onLine` stops. */
+function eachByteLineBackward(buf: Buffer, from: number, to: number, needle: Buffer | undefined, onLine: ByteLine, base: number): boolean {
   let end = to
   if (needle !== undefined) {
     const last = needle.length + 1
@@ -257,7 +264,7 @@ function eachByteLineBackward(buf: Buffer, from: number, to: number, needle: Buf
       if (hit < from) return false
       const lineStart = Math.max(from, buf.lastIndexOf(NEWLINE, hit) + 1)
       const lineEnd = buf.indexOf(NEWLINE, hit)
-      if (lineEnd > lineStart && onLine(buf, lineStart, lineEnd, hit) === true) return true
+      if (lineEnd > lineStart && onLine(buf, lineStart, lineEnd, hit, base + lineStart) === true) return true
       end = lineStart
     }
     return false
@@ -265,7 +272,7 @@ function eachByteLineBackward(buf: Buffer, from: number, to: number, needle: Buf
   while (end > from) {
     const lineEnd = end - 1
     const lineStart = lineEnd > from ? Math.max(from, buf.lastIndexOf(NEWLINE, lineEnd - 1) + 1) : from
-    if (lineEnd > lineStart && onLine(buf, lineStart, lineEnd, lineStart) === true) return true
+    if (lineEnd > lineStart && onLine(buf, lineStart, lineEnd, lineStart, base + lineStart) === true) return true
     end = lineStart
   }
   return false
@@ -284,17 +291,15 @@ function readError(file: string, error: unknown): Error {
 /**
  * The event on a line, or null (reported) when the line is not an event: not JSON (a fragment left by a
  * killed writer), or JSON that is not an event object (`42`, `[1,2]`, `{}`, a line pasted in by hand).
- * A byte-order mark an editor put at the start of the file is ignored.
+ * A byte-order mark an editor put at the start of the file is ignored. `at`, the line's byte offset in
+ * `file`, lets the report name the line's number.
  * @internal
  */
-export function parseLine(line: string, file: string): MonitorEvent | null {
+export function parseLine(line: string, file: string, at: number): MonitorEvent | null {
   const value = lineValue(line)
-  if (value === undefined) {
-    reportFault('event-log-read', new Error(`${file}: skipped a line that is not JSON (${line.slice(0, 40)}…)`))
-    return null
-  }
-  if (!isEvent(value)) {
-    reportFault('event-log-read', new Error(`${file}: skipped a line that is not an event (${line.slice(0, 40)}…)`))
+  if (value === undefined || !isEvent(value)) {
+    const shown = line.length > 40 ? `${line.slice(0, 40)}…` : line
+    reportFault('event-log-read', new SkippedLineError(file, at, `skipped a line that is not ${value === undefined ? 'JSON' : 'an event'} (${shown})`))
     return null
   }
   return value

@@ -353,6 +353,47 @@ describe('text from the log on the terminal', () => {
   })
 })
 
+describe('what the command line refuses', () => {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
+  /** The built CLI in a child process; `timeout` ends one that would wait forever. */
+  const cli = (args: string[]) => spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), ...args], { encoding: 'utf8', timeout: 20_000 })
+
+  it('an empty --channel, --type or --agent is a usage error naming the option (exit 2), not a filter that matches nothing', () => {
+    for (const [command, option] of [['events', '--channel'], ['events', '--type'], ['events', '--agent'], ['stats', '--agent']]) {
+      for (const args of [[option, ''], [`${option}=`]]) {
+        const { status, stdout, stderr } = cli([command, '--file', file, ...args])
+        expect(status).toBe(2)
+        expect(stdout).toBe('')
+        expect(stderr).toContain(`cylestio-monitor ${command}: ${option} needs a value, not an empty string`)
+      }
+    }
+  })
+
+  it('a pipe or a device is refused by every command, naming it, as not a regular file (exit 1), not read as an empty log', () => {
+    // `--file <(cat log)`: a pipe that holds the whole log.
+    for (const args of [['events'], ['events', '--limit', '0'], ['events', '--follow'], ['stats']]) {
+      const { status, stdout, stderr } = spawnSync('bash', ['-c', '"$0" "$1" "${@:3}" --file <(cat "$2")', process.execPath, join(root, 'dist', 'cli.js'), file, ...args], { encoding: 'utf8', timeout: 20_000 })
+      expect(stdout).toBe('')
+      expect(stderr).toMatch(new RegExp(`^cylestio-monitor ${args[0]}: /dev/fd/\\d+ is a pipe, not a regular file: the event log must be a file`))
+      expect(status).toBe(1)
+    }
+    // `cat log | cylestio-monitor events --file /dev/stdin`
+    const stdin = spawnSync('bash', ['-c', 'cat "$2" | "$0" "$1" events --file /dev/stdin', process.execPath, join(root, 'dist', 'cli.js'), file], { encoding: 'utf8', timeout: 20_000 })
+    expect(stdin).toMatchObject({ status: 1, stdout: '', stderr: expect.stringContaining('/dev/stdin is a pipe, not a regular file') })
+    expect(cli(['stats', '--file', '/dev/null'])).toMatchObject({ status: 1, stderr: expect.stringContaining('/dev/null is a device, not a regular file') })
+  })
+
+  it('--follow on a path whose folder does not exist fails at once, naming the folder (exit 1), instead of waiting for ever', () => {
+    const missing = join(dir, 'no-such-folder', 'events.jsonl')
+    expect(cli(['events', '--follow', '--file', missing])).toMatchObject({
+      status: 1,
+      stdout: '',
+      stderr: `cylestio-monitor events: cannot follow ${missing}: there is no folder ${join(dir, 'no-such-folder')}\n`,
+    })
+    expect(cli(['events', '--follow', '--file', join(file, 'events.jsonl')])).toMatchObject({ status: 1, stderr: expect.stringContaining(`${file} is not a folder`) })
+  })
+})
+
 describe('warnings of the command line', () => {
   /** Runs the built CLI (test/global-setup.ts builds it before the tests). */
   const cli = (args: string[]) =>
@@ -396,6 +437,38 @@ describe('warnings of the command line', () => {
     expect(code).toBe(0)
   })
 
+  it('name each bad line as file:line, in file order whichever way the log is read, quoting it whole when short', async () => {
+    const path = join(dir, 'bad-places.jsonl')
+    const ok = (n: number) => JSON.stringify({ ...events[0], call_id: `c${n}`, data: { text: 'déjà vu – 日本語 '.repeat(n) } })
+    const long = `{"event":"x","data":[${'1,'.repeat(30)}1]}`
+    // The rotated file (older) has bad lines at 2 and 4; the log itself at 1, 3 and 5 (after lines of
+    // multibyte text, so that bytes and characters differ), and a torn last line.
+    writeFileSync(`${path}.1`, [ok(1), 'garbage', ok(2), '[1,2]', ok(3)].join('\n') + '\n')
+    writeFileSync(path, ['not json', ok(4), '{}', ok(5), long, ok(6)].join('\n') + '\n{"event":"torn')
+    const expected = [
+      `${path}.1:2: skipped a line that is not JSON (garbage)`,
+      `${path}.1:4: skipped a line that is not an event ([1,2])`,
+      `${path}:1: skipped a line that is not JSON (not json)`,
+      `${path}:3: skipped a line that is not an event ({})`,
+      `${path}:5: skipped a line that is not an event (${long.slice(0, 40)}…)`,
+      `${path}:7: skipped a torn last line (a writer stopped mid-line)`,
+    ].map((w) => `cylestio-monitor: warning: ${w}`)
+    // Backwards (--limit), forwards decoding whole chunks (--limit 0), and forwards through a text search.
+    for (const args of [[], ['--limit', '0'], ['--limit', '0', '--since', '2000-01-01']]) {
+      const { stdout, stderr } = await cli(['events', '--json', '--file', path, ...args])
+      expect(stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as MonitorEvent).call_id)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6'])
+      expect(stderr.trimEnd().split('\n')).toEqual(expected)
+    }
+    // The lowdb adapter and the queries of the library (a text search, that decodes whole chunks and skips
+    // lines of multibyte text) name the first one, also by its line.
+    const script = `import { JsonlEventFile, searchEvents } from ${JSON.stringify(pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../..', 'dist', 'db.js')).href)}
+      process.argv[1] === 'lowdb' ? await new JsonlEventFile(${JSON.stringify(path)}).read() : await searchEvents('garbage', { file: ${JSON.stringify(path)} })`
+    for (const reader of ['lowdb', 'search']) {
+      const { stderr } = spawnSync(process.execPath, ['--input-type=module', '-e', script, reader], { encoding: 'utf8' })
+      expect(stderr).toContain(`${path}.1:2: skipped a line that is not JSON (garbage) (the query goes on without it;`)
+    }
+  })
+
   it('name every bad line (up to ten of a kind, then how many more), in terms of the command, escaped', async () => {
     const path = join(dir, 'bad-lines.jsonl')
     const bad = Array.from({ length: 13 }, (_, i) => `not json ${i}\u001b[2J`)
@@ -407,11 +480,11 @@ describe('warnings of the command line', () => {
       expect(stderr).not.toContain('monitored call')
       expect(stderr).not.toContain('\u001b')
       if (command === 'stats') continue // it skips lines that cannot be calls on their bytes, unparsed
-      // The newest lines are read first (--limit 100 reads backwards): the bad event, then the last nine bad lines.
+      // The first ten in file order, though --limit 100 reads the log backwards.
       const lines = stderr.trimEnd().split('\n')
       expect(lines).toHaveLength(11)
-      expect(lines[0]).toBe(`cylestio-monitor: warning: ${path}: skipped a line that is not an event ({"event":5}…)`)
-      expect(lines[1]).toBe(`cylestio-monitor: warning: ${path}: skipped a line that is not JSON (not json 12\\x1b[2J…)`)
+      expect(lines[0]).toBe(`cylestio-monitor: warning: ${path}:2: skipped a line that is not JSON (not json 0\\x1b[2J)`)
+      expect(lines[9]).toBe(`cylestio-monitor: warning: ${path}:11: skipped a line that is not JSON (not json 9\\x1b[2J)`)
       expect(lines[10]).toBe('cylestio-monitor: warning: 4 more warnings of this kind (event-log-read) not shown')
     }
   })
