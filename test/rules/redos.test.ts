@@ -5,10 +5,10 @@ import { ruleDir } from './helpers.js'
 const { write } = ruleDir()
 
 /**
- * Median wall times of `a` and `b`, in ms, over `runs` rounds that alternate them, so that a busy
- * machine (other test files run in parallel) slows both alike.
+ * The fastest wall times of `a` and `b`, in ms, over `runs` rounds that alternate them: the fastest run is
+ * the one the least disturbed by other work on a busy machine (other test files run in parallel).
  */
-function medians(a: () => void, b: () => void, runs = 9): [number, number] {
+function fastest(a: () => void, b: () => void, runs = 7): [number, number] {
   const times: [number[], number[]] = [[], []]
   for (let i = 0; i < runs; i++) {
     for (const [k, fn] of [a, b].entries()) {
@@ -17,8 +17,7 @@ function medians(a: () => void, b: () => void, runs = 9): [number, number] {
       times[k].push(performance.now() - t0)
     }
   }
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]
-  return [median(times[0]), median(times[1])]
+  return [Math.min(...times[0]), Math.min(...times[1])]
 }
 
 describe('patterns that explode backtracking engines run in linear time (RE2)', () => {
@@ -34,16 +33,16 @@ describe('patterns that explode backtracking engines run in linear time (RE2)', 
   it.each([
     ['(a+)+$', 'a', 'b'],
     ['(x+x+)+y', 'x', 'z'],
-  ])('%s: 1 MB of adversarial text scans, and 2 MB costs at most ~2.5× 1 MB', (_, unit, tail) => {
+  ])('%s: 1 MB of adversarial text scans, and 4 MB costs about 4× 1 MB (at most 8×: quadratic would be 16×)', (_, unit, tail) => {
     const oneMb = unit.repeat(1_000_000) + tail
-    const twoMb = unit.repeat(2_000_000) + tail
+    const fourMb = unit.repeat(4_000_000) + tail
     expect(rules.scan(oneMb, { target: 'user' }).alert).toBe('none') // it finishes, and nothing matches
-    const [t1, t2] = medians(
+    const [t1, t4] = fastest(
       () => rules.scan(oneMb, { target: 'user' }),
-      () => rules.scan(twoMb, { target: 'user' }),
+      () => rules.scan(fourMb, { target: 'user' }),
     )
     expect(t1).toBeLessThan(1000)
-    expect(t2 / t1).toBeLessThanOrEqual(2.5)
+    expect(t4 / t1).toBeLessThanOrEqual(8)
     // The same pattern still matches where it should.
     expect(rules.scan(`${unit.repeat(1000)}${unit === 'a' ? '' : 'y'}`, { target: 'user' }).alert).toBe('suspicious')
   })
