@@ -274,9 +274,11 @@ export function parseWhen(text: string, now = Date.now()): Date {
   return new Date(t)
 }
 
-const EVENT_COLUMNS = ['TIME (UTC)', 'AGENT', 'EVENT', 'ALERT', 'MODEL', 'TOKENS', 'DURATION']
+const EVENT_COLUMNS = ['TIME (UTC)', 'AGENT', 'EVENT', 'ALERT', 'MODEL', 'TOKENS', 'DURATION', 'NOTE']
 /** Widths used when rows arrive one by one (`--follow`). */
-const FOLLOW_WIDTHS = [23, 14, 18, 10, 26, 12, 8]
+const FOLLOW_WIDTHS = [23, 14, 18, 10, 26, 12, 8, 0]
+/** The NOTE column is cut to this many characters (`--json` has every field). */
+const NOTE_WIDTH = 60
 
 function eventCells(e: MonitorEvent): string[] {
   const data = e.data ?? {}
@@ -292,7 +294,25 @@ function eventCells(e: MonitorEvent): string[] {
     typeof data.model === 'string' ? data.model : '',
     tokens,
     typeof data.duration_ms === 'number' ? `${Math.round(data.duration_ms)} ms` : '',
+    note(e.event, data),
   ]
+}
+
+/**
+ * Why an event deserves a look, in a few words: the reason of a block, the status and name of an error,
+ * the rules that flagged a call.
+ */
+function note(event: string, data: Record<string, unknown>): string {
+  let text = ''
+  if (event === 'LLM_call_blocked' && typeof data.reason === 'string') text = data.reason
+  else if (event === 'LLM_call_error' && data.error !== null && typeof data.error === 'object') {
+    const { status, name } = data.error as { status?: unknown; name?: unknown }
+    text = [typeof status === 'number' ? String(status) : '', typeof name === 'string' ? name : ''].filter(Boolean).join(' ')
+  } else if (data.alert === 'suspicious' || data.alert === 'dangerous') {
+    const matches = (data.security as { matches?: unknown } | undefined)?.matches
+    if (Array.isArray(matches)) text = [...new Set(matches.map((m) => (m as { rule_id?: unknown } | null)?.rule_id).filter((id) => typeof id === 'string'))].join(', ')
+  }
+  return text.length > NOTE_WIDTH ? `${text.slice(0, NOTE_WIDTH - 1)}…` : text
 }
 
 /**

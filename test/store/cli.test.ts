@@ -57,7 +57,7 @@ describe('cylestio-monitor events', () => {
     const { code, out } = await run(eventsCommand, ['--file', file, '--type', 'LLM_call_finish', '--agent', 'agent-1'])
     expect(code).toBe(0)
     const lines = out.trimEnd().split('\n')
-    expect(lines[0].split(/\s{2,}/)).toEqual(['TIME (UTC)', 'AGENT', 'EVENT', 'ALERT', 'MODEL', 'TOKENS', 'DURATION'])
+    expect(lines[0].split(/\s{2,}/)).toEqual(['TIME (UTC)', 'AGENT', 'EVENT', 'ALERT', 'MODEL', 'TOKENS', 'DURATION', 'NOTE'])
     const expected = events.filter((e) => e.event === 'LLM_call_finish' && e.agent_id === 'agent-1')
     expect(lines).toHaveLength(1 + expected.length)
     const e = expected[0]
@@ -70,6 +70,31 @@ describe('cylestio-monitor events', () => {
       e.data.model,
       `${usage.input_tokens}→${usage.output_tokens}`,
       `${e.data.duration_ms} ms`,
+    ])
+  })
+
+  it("the NOTE column says why an event deserves a look: a block's reason, an error's status and name, the rules that flagged a call", async () => {
+    const path = join(dir, 'notes.jsonl')
+    const at = (k: number) => new Date(now - (10 - k) * 1000).toISOString()
+    const base = { channel: 'LLM', agent_id: 'notes', level: 'info' as const }
+    const noted: MonitorEvent[] = [
+      { ...base, event: 'LLM_call_blocked', level: 'warning', timestamp: at(1), data: { alert: 'dangerous', reason: 'dangerous content: destructive.root-wipe-request' } },
+      { ...base, event: 'LLM_call_error', level: 'error', timestamp: at(2), data: { duration_ms: 12, error: { name: 'RateLimitError', message: 'slow down', status: 429 } } },
+      { ...base, event: 'LLM_call_error', level: 'error', timestamp: at(3), data: { error: { name: 'IncompleteStream', message: 'cut' } } },
+      { ...base, event: 'LLM_call_start', level: 'warning', timestamp: at(4), data: { alert: 'suspicious', security: { matches: [{ rule_id: 'pii.email' }, { rule_id: 'pii.email' }, { rule_id: 'secrets.bearer-token' }] } } },
+      { ...base, event: 'LLM_call_finish', timestamp: at(5), data: { alert: 'none', security: { matches: [] } } },
+    ]
+    writeFileSync(path, noted.map((e) => `${JSON.stringify(e)}\n`).join(''))
+    const { code, out } = await run(eventsCommand, ['--file', path])
+    expect(code).toBe(0)
+    const [head, ...rows] = out.trimEnd().split('\n')
+    const column = head!.indexOf('NOTE')
+    expect(rows.map((row) => row.slice(column))).toEqual([
+      'dangerous content: destructive.root-wipe-request',
+      '429 RateLimitError',
+      'IncompleteStream',
+      'pii.email, secrets.bearer-token',
+      '',
     ])
   })
 
