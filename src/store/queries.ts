@@ -6,7 +6,17 @@ import type { MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
 import { defaultEventsPath, logFiles, logPathProblem } from './files.js'
 import { type CallEnd, finishReader } from './finish-fields.js'
-import { lineValue, type Needle, parseLine, scanBytes, scanBytesBackward, scanLines } from './scan.js'
+import {
+  closeLogFiles,
+  lineValue,
+  type Needle,
+  type OpenLogFile,
+  openLogFiles,
+  parseLine,
+  scanBytes,
+  scanBytesBackward,
+  scanLines,
+} from './scan.js'
 import { flushLog } from './sinks.js'
 
 /**
@@ -112,23 +122,27 @@ export async function queryEvents(
     const event = parseLine(line, path)
     return event !== null && matches(event, filter) ? event : null
   }
-  const files = logFiles(main)
-  if (limit !== undefined) return newestEvents(files, main, needle, accept, limit, cursor)
-  const out: MonitorEvent[] = []
-  for (const path of files) {
-    const onLine = (line: string) => {
-      const event = accept(line, path)
-      if (event !== null) out.push(event)
+  const files = openLogFiles(main)
+  try {
+    if (limit !== undefined) return await newestEvents(files, main, needle, accept, limit, cursor)
+    const out: MonitorEvent[] = []
+    for (const file of files) {
+      const onLine = (line: string) => {
+        const event = accept(line, file.path)
+        if (event !== null) out.push(event)
+      }
+      const offset = await scanLines(file, needle, onLine)
+      if (cursor && file.path === main) cursor.offset = offset
     }
-    const offset = await scanLines(path, needle, onLine)
-    if (cursor && path === main) cursor.offset = offset
+    return out
+  } finally {
+    closeLogFiles(files)
   }
-  return out
 }
 
 /** The newest `limit` lines of `files` (oldest first) that `accept` takes, read backwards from the newest. */
 async function newestEvents(
-  files: string[],
+  files: OpenLogFile[],
   main: string,
   needle: Needle | undefined,
   accept: (line: string, path: string) => MonitorEvent | null,
@@ -141,16 +155,16 @@ async function newestEvents(
   const regex = needle instanceof RegExp ? new RegExp(needle.source, needle.flags.replace('g', '')) : undefined
   const bytesNeedle = typeof needle === 'string' ? needle : undefined
   for (let i = files.length - 1; i >= 0; i--) {
-    const path = files[i]
-    const { end, stopped } = await scanBytesBackward(path, bytesNeedle, (buf, start, stop) => {
+    const file = files[i]
+    const { end, stopped } = await scanBytesBackward(file, bytesNeedle, (buf, start, stop) => {
       const line = buf.toString('utf8', start, stop)
       if (regex !== undefined && !regex.test(line)) return false
-      const event = accept(line, path)
+      const event = accept(line, file.path)
       if (event === null) return false
       newestFirst.push(event)
       return newestFirst.length >= limit
     })
-    if (cursor && path === main) cursor.offset = end
+    if (cursor && file.path === main) cursor.offset = end
     if (stopped) break
   }
   return newestFirst.reverse()
@@ -281,24 +295,29 @@ export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'fil
   const call: CallEnd = { agent_id: '', kind: '', model: undefined, input_tokens: undefined, output_tokens: undefined, duration_ms: undefined }
   const filter: EventFilter = { agentId: options.agentId }
   const agent = options.agentId === undefined ? undefined : Buffer.from(`"agent_id":${JSON.stringify(options.agentId)}`)
-  for (const path of logFiles(main)) {
-    await scanBytes(path, CALL_EVENT, (buf, start, end, hit) => {
-      // Start events (half the calls, and the biggest lines: the prompt) are skipped on their bytes.
-      const kind = hit + CALL_EVENT.length
-      if (kind + 6 <= end && buf[kind] === 0x73 && buf[kind + 1] === 0x74 && buf[kind + 2] === 0x61 && buf[kind + 5] === 0x22) return // start"
-      if (agent !== undefined && buf.subarray(start, end).indexOf(agent) === -1) return
-      // Finish events (the other half) are read without being decoded; the rest, and any line not of the recorder's shape, parsed.
-      if (buf[kind] === 0x66 && readFinish(buf, start, end, call)) {
-        if (options.agentId !== undefined && call.agent_id !== options.agentId) return
-        add(call)
-        return
-      }
-      const event = parseLine(buf.toString('utf8', start, end), path)
-      if (event === null || !matches(event, filter)) return
-      const data = event.data ?? {}
-      const usage = data.usage as { input_tokens?: unknown; output_tokens?: unknown } | null | undefined
-      add({ agent_id: event.agent_id, kind: event.event, model: data.model, input_tokens: usage?.input_tokens, output_tokens: usage?.output_tokens, duration_ms: data.duration_ms })
-    })
+  const files = openLogFiles(main)
+  try {
+    for (const file of files) {
+      await scanBytes(file, CALL_EVENT, (buf, start, end, hit) => {
+        // Start events (half the calls, and the biggest lines: the prompt) are skipped on their bytes.
+        const kind = hit + CALL_EVENT.length
+        if (kind + 6 <= end && buf[kind] === 0x73 && buf[kind + 1] === 0x74 && buf[kind + 2] === 0x61 && buf[kind + 5] === 0x22) return // start"
+        if (agent !== undefined && buf.subarray(start, end).indexOf(agent) === -1) return
+        // Finish events (the other half) are read without being decoded; the rest, and any line not of the recorder's shape, parsed.
+        if (buf[kind] === 0x66 && readFinish(buf, start, end, call)) {
+          if (options.agentId !== undefined && call.agent_id !== options.agentId) return
+          add(call)
+          return
+        }
+        const event = parseLine(buf.toString('utf8', start, end), file.path)
+        if (event === null || !matches(event, filter)) return
+        const data = event.data ?? {}
+        const usage = data.usage as { input_tokens?: unknown; output_tokens?: unknown } | null | undefined
+        add({ agent_id: event.agent_id, kind: event.event, model: data.model, input_tokens: usage?.input_tokens, output_tokens: usage?.output_tokens, duration_ms: data.duration_ms })
+      })
+    }
+  } finally {
+    closeLogFiles(files)
   }
   const rows: AgentStats[] = []
   for (const g of groups) {

@@ -1,12 +1,15 @@
-import { open } from 'node:fs/promises'
+import { closeSync, fstatSync, lstatSync, openSync, read, statSync } from 'node:fs'
 import { CylestioError } from '../errors.js'
 import { reportFault } from '../faults.js'
 import type { MonitorEvent } from '../types.js'
+import { logFiles } from './files.js'
 
 /** Bytes read at a time (reused for the whole scan; a line longer than this grows the buffer). */
 const CHUNK_BYTES = 8 * 1024 * 1024
 /** The first read of a backward scan: the newest few events cost one small read, later reads double up to CHUNK_BYTES. */
 const FIRST_BACKWARD_CHUNK = 64 * 1024
+/** Room the buffers of a file smaller than a chunk get beyond what it holds (it may grow while it is read). */
+const ROOM_BYTES = 64 * 1024
 const NEWLINE = 0x0a
 
 /**
@@ -26,14 +29,106 @@ export type Needle = string | RegExp
  */
 export type ByteLine = (buf: Buffer, start: number, end: number, hit: number) => boolean | void
 
-/** Opens `file` for reading, or null when it does not exist (a missing log reads as empty). */
-async function openLog(file: string) {
+/**
+ * A file of a log, opened for reading: `path` is the name it had when it was opened, `fd` reads it
+ * whatever a rotation has renamed it to since.
+ * @internal
+ */
+export interface OpenLogFile {
+  readonly path: string
+  readonly fd: number
+}
+
+/** What the readers take: the path of a file (opened for the read, closed after) or a file of a log opened already. @internal */
+export type LogSource = string | OpenLogFile
+
+/** How often the files of a log are listed and opened again when a rotation renamed them meanwhile, before giving up. */
+const OPEN_ATTEMPTS = 1000
+
+/**
+ * Opens every file of the log at `main` (oldest first, as `logFiles` lists them) as one consistent set,
+ * so that a query reads what the log held at one instant even while another process rotates it.
+ * Reading file after file by name would not: a writer renaming `path.N` to `path.N+1` between two reads
+ * makes the next name point at a file already read, and the one it held is skipped. Here every file is
+ * opened first; the set is kept only when a second listing gives the same names and each name is still
+ * the file (device and inode) opened under it, else a rename happened meanwhile and it is done again.
+ * Reads then go through the descriptors, which renames do not affect. The caller closes them
+ * (`closeLogFiles`).
+ * @internal
+ */
+export function openLogFiles(main: string): OpenLogFile[] {
+  for (let attempt = 1; ; attempt++) {
+    const names = logFiles(main)
+    const opened: OpenLogFile[] = []
+    let consistent = true
+    try {
+      for (const path of names) {
+        const fd = openIfThere(path)
+        if (fd !== null) opened.push({ path, fd })
+        else if (lstatSync(path, { throwIfNoEntry: false }) === undefined) {
+          consistent = false // renamed (or removed) since it was listed
+          break
+        } // else a link to nothing, which reads as empty
+      }
+      if (consistent) {
+        const again = logFiles(main)
+        consistent = again.length === names.length && again.every((path, i) => path === names[i]) && opened.every(sameFile)
+      }
+    } catch (error) {
+      closeLogFiles(opened)
+      throw error
+    }
+    if (consistent) return opened
+    closeLogFiles(opened)
+    if (attempt === OPEN_ATTEMPTS) {
+      throw new CylestioError('EVENT_LOG_UNREADABLE', `${main}: the log's files were renamed (rotated) every time they were listed, ${OPEN_ATTEMPTS} times in a row`)
+    }
+  }
+}
+
+/** Closes the files `openLogFiles` opened. @internal */
+export function closeLogFiles(files: OpenLogFile[]): void {
+  for (const { fd } of files) closeSync(fd)
+}
+
+/** Whether the name of `file` is still the file open as its descriptor. */
+function sameFile(file: OpenLogFile): boolean {
+  const now = statSync(file.path, { throwIfNoEntry: false })
+  const was = fstatSync(file.fd)
+  return now !== undefined && now.ino === was.ino && now.dev === was.dev
+}
+
+/** `file` opened for reading, or null when it does not exist (a missing log reads as empty). */
+function openIfThere(file: string): number | null {
   try {
-    return await open(file, 'r')
+    return openSync(file, 'r')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw readError(file, error)
   }
+}
+
+/** The name of `source`, for messages. */
+const nameOf = (source: LogSource): string => (typeof source === 'string' ? source : source.path)
+
+/**
+ * Runs `use` with a descriptor of `source`: a path is opened for it and closed after (a missing file
+ * gives `missing`), an open file is used as it is.
+ */
+async function reading<T>(source: LogSource, missing: T, use: (fd: number) => Promise<T>): Promise<T> {
+  if (typeof source !== 'string') return await use(source.fd)
+  const fd = openIfThere(source)
+  if (fd === null) return missing
+  try {
+    return await use(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Reads into `buf[offset, offset + length)` from byte `position` of `fd`; resolves with the bytes read. */
+function readAt(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((done, fail) => read(fd, buf, offset, length, position, (error, bytesRead) => (error ? fail(error) : done(bytesRead))))
 }
 
 function reportTornLine(file: string): void {
@@ -47,46 +142,46 @@ function reportTornLine(file: string): void {
  * newline (a writer killed mid-write, or one writing right now) is not handed on; it is reported when
  * `reportTorn`. Returns the byte offset just after the last complete line.
  */
-async function readForward(
-  file: string,
+function readForward(
+  file: LogSource,
   start: number,
   reportTorn: boolean,
   onRegion: (buf: Buffer, end: number) => void,
 ): Promise<number> {
-  const handle = await openLog(file)
-  if (handle === null) return start
-  // Two buffers: the next chunk is read into one while the lines of the other are handed on.
-  let buf = Buffer.allocUnsafe(CHUNK_BYTES)
-  let next = Buffer.allocUnsafe(CHUNK_BYTES)
-  let filled = 0
-  let position = start
-  try {
-    let reading = handle.read(buf, 0, buf.length, position)
-    reading.catch(() => {}) // awaited below; not unhandled if a line handler throws first
-    for (;;) {
-      const { bytesRead } = await reading
-      if (bytesRead === 0) break
-      position += bytesRead
-      const total = filled + bytesRead
-      const end = buf.lastIndexOf(NEWLINE, total - 1) + 1
-      // The unfinished last line goes to the front of the other buffer, which the next read fills after it.
-      filled = total - end
-      if (filled >= next.length) next = Buffer.allocUnsafe(Math.max(next.length * 2, filled * 2)) // a line longer than the buffer
-      buf.copy(next, 0, end, total)
-      reading = handle.read(next, filled, next.length - filled, position)
-      reading.catch(() => {})
-      if (end > 0) onRegion(buf, end)
-      const done = buf
-      buf = next
-      next = done.length >= buf.length ? done : Buffer.allocUnsafe(buf.length)
+  return reading(file, start, async (fd) => {
+    // Two buffers: the next chunk is read into one while the lines of the other are handed on. A small
+    // file (a log rotated every few megabytes has many) gets small ones: what it holds and some room to grow.
+    const size = Math.min(CHUNK_BYTES, Math.max(fstatSync(fd).size - start, 0) + ROOM_BYTES)
+    let buf = Buffer.allocUnsafe(size)
+    let next = Buffer.allocUnsafe(size)
+    let filled = 0
+    let position = start
+    try {
+      let pending = readAt(fd, buf, 0, buf.length, position)
+      pending.catch(() => {}) // awaited below; not unhandled if a line handler throws first
+      for (;;) {
+        const bytesRead = await pending
+        if (bytesRead === 0) break
+        position += bytesRead
+        const total = filled + bytesRead
+        const end = buf.lastIndexOf(NEWLINE, total - 1) + 1
+        // The unfinished last line goes to the front of the other buffer, which the next read fills after it.
+        filled = total - end
+        if (filled >= next.length) next = Buffer.allocUnsafe(Math.max(next.length * 2, filled * 2)) // a line longer than the buffer
+        buf.copy(next, 0, end, total)
+        pending = readAt(fd, next, filled, next.length - filled, position)
+        pending.catch(() => {})
+        if (end > 0) onRegion(buf, end)
+        const done = buf
+        buf = next
+        next = done.length >= buf.length ? done : Buffer.allocUnsafe(buf.length)
+      }
+    } catch (error) {
+      throw error instanceof CylestioError ? error : readError(nameOf(file), error)
     }
-  } catch (error) {
-    throw error instanceof CylestioError ? error : readError(file, error)
-  } finally {
-    await handle.close()
-  }
-  if (filled > 0 && reportTorn) reportTornLine(file)
-  return position - filled
+    if (filled > 0 && reportTorn) reportTornLine(nameOf(file))
+    return position - filled
+  })
 }
 
 /**
@@ -96,7 +191,7 @@ async function readForward(
  * @internal
  */
 export function scanBytes(
-  file: string,
+  file: LogSource,
   needle: string | undefined,
   onLine: ByteLine,
   { start = 0, reportTorn = true }: { start?: number; reportTorn?: boolean } = {},
@@ -133,7 +228,7 @@ function eachByteLine(view: Buffer, needle: Buffer | undefined, onLine: ByteLine
  * @internal
  */
 export function scanLines(
-  file: string,
+  file: LogSource,
   needle: Needle | undefined,
   onLine: (line: string) => void,
   options: { start?: number; reportTorn?: boolean } = {},
@@ -173,78 +268,76 @@ function eachLine(text: string, end: number, needle: RegExp | undefined, onLine:
  * Returns the byte offset just after the last complete line, as `scanLines` does, even when stopped early.
  * @internal
  */
-export async function scanBytesBackward(
-  file: string,
+export function scanBytesBackward(
+  file: LogSource,
   needle: string | undefined,
   onLine: ByteLine,
   { reportTorn = true }: { reportTorn?: boolean } = {},
 ): Promise<{ end: number; stopped: boolean }> {
-  const handle = await openLog(file)
-  if (handle === null) return { end: 0, stopped: false }
   const bytes = needle === undefined ? undefined : Buffer.from(needle)
-  let cap = CHUNK_BYTES
-  let buf = Buffer.allocUnsafe(cap)
-  // Bytes not yet handed on are buf[lo, hi); buf[lo] is byte `filePos` of the file.
-  let lo = cap
-  let hi = cap
-  let filePos = 0
-  let chunk = FIRST_BACKWARD_CHUNK
-  let completeEnd = -1
-  try {
-    filePos = (await handle.stat()).size
-    while (filePos > 0) {
-      const n = Math.min(chunk, filePos)
-      chunk = Math.min(chunk * 2, CHUNK_BYTES)
-      if (lo < n) {
-        // Make room in front: move what is left (the head of a line, read so far) to the end of the buffer.
-        const len = hi - lo
-        if (len + n > cap) {
-          cap = Math.max(cap * 2, len + n)
-          const bigger = Buffer.allocUnsafe(cap)
-          buf.copy(bigger, cap - len, lo, hi)
-          buf = bigger
-        } else {
-          buf.copyWithin(cap - len, lo, hi)
+  return reading(file, { end: 0, stopped: false }, async (fd) => {
+    // Bytes not yet handed on are buf[lo, hi); buf[lo] is byte `filePos` of the file.
+    let filePos = fstatSync(fd).size
+    // A small file gets a buffer its size; a line longer than the buffer grows it below.
+    let cap = Math.min(CHUNK_BYTES, Math.max(filePos, FIRST_BACKWARD_CHUNK))
+    let buf = Buffer.allocUnsafe(cap)
+    let lo = cap
+    let hi = cap
+    let chunk = FIRST_BACKWARD_CHUNK
+    let completeEnd = -1
+    try {
+      while (filePos > 0) {
+        const n = Math.min(chunk, filePos)
+        chunk = Math.min(chunk * 2, CHUNK_BYTES)
+        if (lo < n) {
+          // Make room in front: move what is left (the head of a line, read so far) to the end of the buffer.
+          const len = hi - lo
+          if (len + n > cap) {
+            cap = Math.max(cap * 2, len + n)
+            const bigger = Buffer.allocUnsafe(cap)
+            buf.copy(bigger, cap - len, lo, hi)
+            buf = bigger
+          } else {
+            buf.copyWithin(cap - len, lo, hi)
+          }
+          lo = cap - len
+          hi = cap
         }
-        lo = cap - len
-        hi = cap
-      }
-      let got = 0
-      while (got < n) {
-        const { bytesRead } = await handle.read(buf, lo - n + got, n - got, filePos - n + got)
-        if (bytesRead === 0) break
-        got += bytesRead
-      }
-      if (got < n) break // the file shrank under us (truncated): stop with what was handed on
-      lo -= n
-      filePos -= n
-      if (completeEnd === -1) {
-        // Nothing handed on yet: the last newline read so far ends the complete lines; after it, a torn line.
-        const nl = hi - lo > 0 ? buf.lastIndexOf(NEWLINE, hi - 1) : -1
-        if (nl < lo) {
-          if (filePos > 0) continue
-          break
+        let got = 0
+        while (got < n) {
+          const bytesRead = await readAt(fd, buf, lo - n + got, n - got, filePos - n + got)
+          if (bytesRead === 0) break
+          got += bytesRead
         }
-        if (hi > nl + 1 && reportTorn) reportTornLine(file)
-        hi = nl + 1
-        completeEnd = filePos + (hi - lo)
+        if (got < n) break // the file shrank under us (truncated): stop with what was handed on
+        lo -= n
+        filePos -= n
+        if (completeEnd === -1) {
+          // Nothing handed on yet: the last newline read so far ends the complete lines; after it, a torn line.
+          const nl = hi - lo > 0 ? buf.lastIndexOf(NEWLINE, hi - 1) : -1
+          if (nl < lo) {
+            if (filePos > 0) continue
+            break
+          }
+          if (hi > nl + 1 && reportTorn) reportTornLine(nameOf(file))
+          hi = nl + 1
+          completeEnd = filePos + (hi - lo)
+        }
+        // Complete lines are those after the first newline of buf[lo, hi), or all of it at the file's start.
+        const from = filePos === 0 ? lo : buf.indexOf(NEWLINE, lo) + 1
+        if (eachByteLineBackward(buf, from, hi, bytes, onLine)) return { end: completeEnd, stopped: true }
+        hi = from
       }
-      // Complete lines are those after the first newline of buf[lo, hi), or all of it at the file's start.
-      const from = filePos === 0 ? lo : buf.indexOf(NEWLINE, lo) + 1
-      if (eachByteLineBackward(buf, from, hi, bytes, onLine)) return { end: completeEnd, stopped: true }
-      hi = from
+    } catch (error) {
+      throw error instanceof CylestioError ? error : readError(nameOf(file), error)
     }
-  } catch (error) {
-    throw error instanceof CylestioError ? error : readError(file, error)
-  } finally {
-    await handle.close()
-  }
-  if (completeEnd === -1) {
-    // No newline in the whole file: it is one torn line (or empty).
-    if (hi > lo && reportTorn) reportTornLine(file)
-    return { end: 0, stopped: false }
-  }
-  return { end: completeEnd, stopped: false }
+    if (completeEnd === -1) {
+      // No newline in the whole file: it is one torn line (or empty).
+      if (hi > lo && reportTorn) reportTornLine(nameOf(file))
+      return { end: 0, stopped: false }
+    }
+    return { end: completeEnd, stopped: false }
+  })
 }
 
 /** The lines of `buf[from, to)` (`buf[to - 1]` is a newline) that contain `needle`, newest first; true when `onLine` stops. */

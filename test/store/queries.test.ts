@@ -15,13 +15,14 @@ import {
   searchEvents,
 } from '../../src/store/index.js'
 import type { MonitorEvent } from '../../src/types.js'
-import { removeDir, tempDir } from './helpers.js'
+import { buildChildren, removeDir, runChild, tempDir } from './helpers.js'
 import { makeEvent } from './make-event.js'
 
 const N = 100_000
 let dir: string
 let big: string
 const all: MonitorEvent[] = []
+let children: Awaited<ReturnType<typeof buildChildren>>
 
 async function writeLog(file: string, events: MonitorEvent[], options: Partial<ConstructorParameters<typeof JsonlEventLog>[0]> = {}): Promise<void> {
   const log = new JsonlEventLog({ path: file, ...options })
@@ -35,9 +36,13 @@ beforeAll(async () => {
   big = join(dir, 'big.jsonl')
   for (let i = 0; i < N; i++) all.push(makeEvent(i))
   await writeLog(big, all)
+  children = await buildChildren(['append-rotating'])
 })
 
-afterAll(() => removeDir(dir))
+afterAll(() => {
+  removeDir(dir)
+  removeDir(children.dir)
+})
 
 describe('queries over a 100,000-event log', () => {
   it('acceptance 5: getEventsByChannel and getEventsByType return exactly the right events', async () => {
@@ -243,5 +248,36 @@ describe('cleanupOldEvents', () => {
     await log.flush()
     log.close()
     expect((await getRecentEvents({ file })).map((e) => e.data.seq)).toEqual([1, 2])
+  })
+})
+
+describe('a log rotated by another process while it is read', () => {
+  it('misses no event older than the newest it returns: every read is a whole prefix of the log (queries, limit queries, stats, lowdb)', async () => {
+    const file = join(dir, 'rotating', 'events.jsonl')
+    const n = 4000
+    const writer = runChild(children.script('append-rotating'), [file, String(n)])
+    let writing = true
+    void writer.finally(() => (writing = false))
+    const problems: string[] = []
+    let reads = 0
+    const range = (from: number, count: number) => Array.from({ length: count }, (_, k) => from + k)
+    while (writing) {
+      const seqs = (await getEventsByChannel('LLM', { file })).map((e) => e.data.seq as number)
+      if (seqs.some((s, i) => s !== i)) problems.push(`getEventsByChannel: ${seqs.length} events, not 0…${seqs.length - 1}`)
+      const newest = (await getEventsByChannel('LLM', { file, limit: 40 })).map((e) => e.data.seq as number)
+      if (newest.length > 0 && newest.join() !== range(newest[0]!, newest.length).join()) problems.push(`limit 40: ${newest.join()}`)
+      // Event i has output_tokens i: a whole prefix of k calls sums to k(k-1)/2.
+      const [row] = await getAgentStats({ file })
+      if (row !== undefined && row.output_tokens !== (row.calls * (row.calls - 1)) / 2) problems.push(`getAgentStats: ${row.calls} calls, ${row.output_tokens} tokens`)
+      const db = new Low(new JsonlEventFile(file), { events: [] as MonitorEvent[] })
+      await db.read()
+      if (db.data.events.some((e, i) => e.data.seq !== i)) problems.push(`JsonlEventFile: ${db.data.events.length} events, not a prefix`)
+      reads++
+    }
+    expect(await writer).toMatchObject({ code: 0, stderr: '' })
+    expect(problems).toEqual([])
+    expect(reads).toBeGreaterThan(20) // the reads ran while the log rotated
+    expect(existsSync(`${file}.100`)).toBe(true)
+    expect((await getEventsByChannel('LLM', { file })).map((e) => e.data.seq)).toEqual(range(0, n))
   })
 })
