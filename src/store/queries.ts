@@ -8,6 +8,9 @@ import { defaultEventsPath, logFiles, logPathProblem } from './files.js'
 import { type CallEnd, finishReader } from './finish-fields.js'
 import {
   closeLogFiles,
+  type FieldNeedle,
+  fieldBytes,
+  fieldValue,
   lineValue,
   type Needle,
   type OpenLogFile,
@@ -48,15 +51,15 @@ export interface EventFilter {
 }
 
 /**
- * Lines are written by `JSON.stringify`, compact, so a top-level `"channel":"LLM"` appears in the line
- * verbatim (a quote inside a string value is escaped and cannot fake it). The most selective field
- * becomes the pre-filter; the parsed event is then checked in full.
+ * A top-level `"channel":"LLM"` appears in the line verbatim (a quote inside a string value is escaped and
+ * cannot fake it), or with blanks around the colon in lines other tools wrote: a field needle finds both.
+ * The most selective field becomes the pre-filter; the parsed event is then checked in full.
  * @internal
  */
 export function needleFor(filter: EventFilter): Needle | undefined {
-  if (filter.type !== undefined) return `"event":${JSON.stringify(filter.type)}`
-  if (filter.agentId !== undefined) return `"agent_id":${JSON.stringify(filter.agentId)}`
-  if (filter.channel !== undefined) return `"channel":${JSON.stringify(filter.channel)}`
+  if (filter.type !== undefined) return { key: 'event', value: filter.type }
+  if (filter.agentId !== undefined) return { key: 'agent_id', value: filter.agentId }
+  if (filter.channel !== undefined) return { key: 'channel', value: filter.channel }
   if (filter.text !== undefined) return new RegExp(escapeRegExp(JSON.stringify(filter.text).slice(1, -1)), 'gi')
   return undefined
 }
@@ -151,9 +154,9 @@ async function newestEvents(
 ): Promise<MonitorEvent[]> {
   const newestFirst: MonitorEvent[] = []
   if (limit === 0) return newestFirst
-  // A RegExp pre-filter (text search) is tested on each decoded line; a string one on the bytes.
+  // A RegExp pre-filter (text search) is tested on each decoded line; a string or field one on the bytes.
   const regex = needle instanceof RegExp ? new RegExp(needle.source, needle.flags.replace('g', '')) : undefined
-  const bytesNeedle = typeof needle === 'string' ? needle : undefined
+  const bytesNeedle = needle instanceof RegExp ? undefined : needle
   for (let i = files.length - 1; i >= 0; i--) {
     const file = files[i]
     const { end, stopped } = await scanBytesBackward(file, bytesNeedle, (buf, start, stop) => {
@@ -240,8 +243,9 @@ export interface AgentStats {
   p95_duration_ms: number | null
 }
 
-/** Lines of call events; what follows tells a start (skipped) from an end. */
-const CALL_EVENT = '"event":"LLM_call_'
+/** Lines of call events; what follows the value's start tells a start (skipped) from an end. */
+const CALL_EVENT: FieldNeedle = { key: 'event', value: 'LLM_call_', prefix: true }
+const CALL_EVENT_LENGTH = CALL_EVENT.value.length
 
 /**
  * Per agent and model: calls, blocked, errors, tokens in/out, mean and p95 duration — read from the
@@ -294,15 +298,19 @@ export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'fil
   const readFinish = finishReader()
   const call: CallEnd = { agent_id: '', kind: '', model: undefined, input_tokens: undefined, output_tokens: undefined, duration_ms: undefined }
   const filter: EventFilter = { agentId: options.agentId }
-  const agent = options.agentId === undefined ? undefined : Buffer.from(`"agent_id":${JSON.stringify(options.agentId)}`)
+  const agent = options.agentId === undefined ? undefined : fieldBytes({ key: 'agent_id', value: options.agentId })
   const files = openLogFiles(main)
   try {
     for (const file of files) {
       await scanBytes(file, CALL_EVENT, (buf, start, end, hit) => {
         // Start events (half the calls, and the biggest lines: the prompt) are skipped on their bytes.
-        const kind = hit + CALL_EVENT.length
+        const kind = hit + CALL_EVENT_LENGTH
         if (kind + 6 <= end && buf[kind] === 0x73 && buf[kind + 1] === 0x74 && buf[kind + 2] === 0x61 && buf[kind + 5] === 0x22) return // start"
-        if (agent !== undefined && buf.subarray(start, end).indexOf(agent) === -1) return
+        if (agent !== undefined) {
+          // The key is looked for in the line alone: in a line without one the search would go on through the chunk.
+          const line = buf.subarray(start, end)
+          if (fieldValue(line, 0, line.length, agent, line.indexOf(agent.key)) === -1) return
+        }
         // Finish events (the other half) are read without being decoded; the rest, and any line not of the recorder's shape, parsed.
         if (buf[kind] === 0x66 && readFinish(buf, start, end, call)) {
           if (options.agentId !== undefined && call.agent_id !== options.agentId) return

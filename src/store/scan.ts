@@ -13,18 +13,87 @@ const ROOM_BYTES = 64 * 1024
 const NEWLINE = 0x0a
 
 /**
- * A cheap pre-filter: only lines containing it are handed on. A string is looked up in the file's bytes
- * (`Buffer.indexOf`, no decoding), a RegExp (flag `g` required) with `exec` over a decoded chunk, both over
- * a whole chunk at once, so lines that cannot match cost no per-line work. The pre-filter only narrows;
- * the caller still checks the parsed event.
+ * A top-level field and its value, as a pre-filter: found in lines that hold `"key":"value"` with or
+ * without JSON whitespace around the colon (`JSON.stringify` writes none; Python's `json.dumps` writes
+ * `": "`). The value is compared as `JSON.stringify` writes it: one written with `\u` escapes (Python's
+ * default for non-ASCII text) is not found.
  * @internal
  */
-export type Needle = string | RegExp
+export interface FieldNeedle {
+  key: string
+  value: string
+  /** `value` is only the start of the value (`LLM_call_`, every call event). */
+  prefix?: boolean
+}
+
+/**
+ * A cheap pre-filter: only lines containing it are handed on, so lines that cannot match are never
+ * decoded. A string is looked up in the file's bytes (`Buffer.indexOf` over a whole chunk at once, no
+ * per-line work); a field by its key, which the envelope puts near the start of each line (see
+ * `fieldValue`); a RegExp (flag `g` required) with `exec` over a decoded chunk. The pre-filter only
+ * narrows; the caller still checks the parsed event.
+ * @internal
+ */
+export type Needle = string | FieldNeedle | RegExp
+
+/** A field needle as bytes: the key quoted, and the value as written after the colon, from its opening quote. @internal */
+export interface FieldBytes {
+  key: Buffer
+  value: Buffer
+}
+
+/** @internal */
+export function fieldBytes(field: FieldNeedle): FieldBytes {
+  const value = JSON.stringify(field.value)
+  return { key: Buffer.from(JSON.stringify(field.key)), value: Buffer.from(field.prefix ? value.slice(0, -1) : value) }
+}
+
+const COLON = 0x3a
+const OPEN_BRACE = 0x7b
+/** JSON whitespace within a line: space, tab, carriage return (a newline ends the line). */
+const isBlank = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0d
+
+/**
+ * Where the value of `field` starts (just after its opening quote) in the line `buf[start, end)` when it is
+ * the value looked for, else -1. `key` is the first place of the quoted key at or after `start` (-1 or
+ * past `end` when the line has none).
+ *
+ * Each place the key is followed by blanks, `:` and blanks is looked at: the value right after it decides.
+ * The first key of another value ends the search when it is the line's own field, with no object opened
+ * before it on the line (the envelope comes first in every line the recorder writes, so this is the
+ * common case and costs a few bytes); a key inside a nested object does not, and the search goes on.
+ * Inside a string a quote is escaped (`\"key\"`), so a key in a string is never taken for one.
+ */
+export function fieldValue(buf: Buffer, start: number, end: number, field: FieldBytes, key: number): number {
+  let nested = -2 // where the first object inside the line opens, found when first needed
+  while (key !== -1 && key < end) {
+    let p = key + field.key.length
+    while (isBlank(buf[p])) p++
+    if (buf[p] === COLON) {
+      p++
+      while (isBlank(buf[p])) p++
+      if (p + field.value.length <= end && startsWith(buf, p, field.value)) return p + 1
+      if (nested === -2) {
+        const open = buf[start] === OPEN_BRACE ? start : buf.indexOf(OPEN_BRACE, start)
+        // The line's first key needs no look for an object before it.
+        nested = open === -1 ? -1 : key === open + 1 ? end : buf.indexOf(OPEN_BRACE, open + 1)
+      }
+      if (nested === -1 || nested > key) return -1
+    }
+    key = buf.indexOf(field.key, key + 1)
+  }
+  return -1
+}
+
+function startsWith(buf: Buffer, at: number, bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) if (buf[at + i] !== bytes[i]) return false
+  return true
+}
 
 /**
  * A complete line, as bytes: `buf[start, end)` (without its newline); `hit` is where the needle was found
- * (`start` without one). The buffer is reused: copy what must outlive the call. A backward scan stops when
- * this returns `true`.
+ * (for a field, where its value starts; `start` without a needle). The buffer is reused: copy what must
+ * outlive the call. A backward scan stops when this returns `true`.
  * @internal
  */
 export type ByteLine = (buf: Buffer, start: number, end: number, hit: number) => boolean | void
@@ -192,10 +261,14 @@ function readForward(
  */
 export function scanBytes(
   file: LogSource,
-  needle: string | undefined,
+  needle: string | FieldNeedle | undefined,
   onLine: ByteLine,
   { start = 0, reportTorn = true }: { start?: number; reportTorn?: boolean } = {},
 ): Promise<number> {
+  if (needle !== undefined && typeof needle !== 'string') {
+    const field = fieldBytes(needle)
+    return readForward(file, start, reportTorn, (buf, end) => eachFieldLine(buf.subarray(0, end), field, onLine))
+  }
   const bytes = needle === undefined ? undefined : Buffer.from(needle)
   return readForward(file, start, reportTorn, (buf, end) => eachByteLine(buf.subarray(0, end), bytes, onLine))
 }
@@ -219,8 +292,23 @@ function eachByteLine(view: Buffer, needle: Buffer | undefined, onLine: ByteLine
 }
 
 /**
+ * The lines of `view` (which ends with a newline) whose `field` has the value looked for, oldest first.
+ * It goes from one place of the key to the next: a line without the key costs no work of its own.
+ */
+function eachFieldLine(view: Buffer, field: FieldBytes, onLine: ByteLine): void {
+  let key = view.indexOf(field.key)
+  while (key !== -1) {
+    const lineStart = view.lastIndexOf(NEWLINE, key) + 1
+    const lineEnd = view.indexOf(NEWLINE, key)
+    const hit = fieldValue(view, lineStart, lineEnd, field, key)
+    if (hit !== -1) onLine(view, lineStart, lineEnd, hit)
+    key = view.indexOf(field.key, lineEnd + 1)
+  }
+}
+
+/**
  * Calls `onLine` with every complete line of `file` (from byte `start`) that contains `needle`, reading
- * CHUNK_BYTES at a time, so memory does not grow with the file. A string needle is searched in the
+ * CHUNK_BYTES at a time, so memory does not grow with the file. A string or field needle is searched in the
  * bytes and only matching lines are decoded. A last line without its newline (a writer killed
  * mid-write, or one writing right now) is not handed on; `torn` reports it when `reportTorn`.
  * Returns the byte offset just after the last complete line (where a follower resumes). A missing file
@@ -233,7 +321,7 @@ export function scanLines(
   onLine: (line: string) => void,
   options: { start?: number; reportTorn?: boolean } = {},
 ): Promise<number> {
-  if (typeof needle === 'string') return scanBytes(file, needle, (buf, start, end) => void onLine(buf.toString('utf8', start, end)), options)
+  if (needle !== undefined && !(needle instanceof RegExp)) return scanBytes(file, needle, (buf, start, end) => void onLine(buf.toString('utf8', start, end)), options)
   // No needle, or a RegExp: decode the chunk's complete lines at once (a newline never falls inside a
   // UTF-8 sequence, so cutting at one needs no streaming decoder).
   return readForward(file, options.start ?? 0, options.reportTorn ?? true, (buf, end) => {
@@ -270,11 +358,11 @@ function eachLine(text: string, end: number, needle: RegExp | undefined, onLine:
  */
 export function scanBytesBackward(
   file: LogSource,
-  needle: string | undefined,
+  needle: string | FieldNeedle | undefined,
   onLine: ByteLine,
   { reportTorn = true }: { reportTorn?: boolean } = {},
 ): Promise<{ end: number; stopped: boolean }> {
-  const bytes = needle === undefined ? undefined : Buffer.from(needle)
+  const bytes = needle === undefined ? undefined : typeof needle === 'string' ? Buffer.from(needle) : fieldBytes(needle)
   return reading(file, { end: 0, stopped: false }, async (fd) => {
     // Bytes not yet handed on are buf[lo, hi); buf[lo] is byte `filePos` of the file.
     let filePos = fstatSync(fd).size
@@ -341,9 +429,9 @@ export function scanBytesBackward(
 }
 
 /** The lines of `buf[from, to)` (`buf[to - 1]` is a newline) that contain `needle`, newest first; true when `onLine` stops. */
-function eachByteLineBackward(buf: Buffer, from: number, to: number, needle: Buffer | undefined, onLine: ByteLine): boolean {
+function eachByteLineBackward(buf: Buffer, from: number, to: number, needle: Buffer | FieldBytes | undefined, onLine: ByteLine): boolean {
   let end = to
-  if (needle !== undefined) {
+  if (Buffer.isBuffer(needle)) {
     const last = needle.length + 1
     while (end - from >= last) {
       const hit = buf.lastIndexOf(needle, end - last)
@@ -358,8 +446,18 @@ function eachByteLineBackward(buf: Buffer, from: number, to: number, needle: Buf
   while (end > from) {
     const lineEnd = end - 1
     const lineStart = lineEnd > from ? Math.max(from, buf.lastIndexOf(NEWLINE, lineEnd - 1) + 1) : from
-    if (lineEnd > lineStart && onLine(buf, lineStart, lineEnd, lineStart) === true) return true
     end = lineStart
+    if (lineEnd === lineStart) continue
+    let hit = lineStart
+    if (needle !== undefined) {
+      // The key is looked for in the line alone: from the line's start, a line without it would send the
+      // search on through the lines after it, handed on already.
+      const line = buf.subarray(lineStart, lineEnd)
+      hit = fieldValue(line, 0, line.length, needle, line.indexOf(needle.key))
+      if (hit === -1) continue
+      hit += lineStart
+    }
+    if (onLine(buf, lineStart, lineEnd, hit) === true) return true
   }
   return false
 }

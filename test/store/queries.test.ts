@@ -2,6 +2,7 @@ import { existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSy
 import { join } from 'node:path'
 import { Low } from 'lowdb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventsCommand, statsCommand } from '../../src/cli/events.js'
 import { getMonitorHealth } from '../../src/faults.js'
 import {
   cleanupOldEvents,
@@ -212,6 +213,54 @@ describe('reading damaged, rotated and missing logs', () => {
     const file = join(dir, 'bom-agent.jsonl')
     writeFileSync(file, `\ufeff${JSON.stringify({ event: 'old', channel: 'APP', agent_id: 'a', timestamp: '2020-01-01T00:00:00.000Z', data: {} })}\n`)
     expect(await cleanupOldEvents(30, { file, agentId: 'a' })).toBe(1)
+  })
+
+  it('finds lines other tools wrote with blanks around the colons (json.dumps), by type, channel and agent, in the library and the CLI', async () => {
+    const file = join(dir, 'spaced.jsonl')
+    const call = (i: number, event: string, agent: string) => ({
+      event,
+      channel: 'LLM',
+      level: 'info',
+      agent_id: agent,
+      call_id: `c${i}`,
+      timestamp: new Date(Date.UTC(2026, 11, 1, 0, 0, i)).toISOString(),
+      data: { model: 'py-model', duration_ms: 10 * i, usage: { input_tokens: i, output_tokens: 2 * i } },
+    })
+    // Python's json.dumps separators (", " and ": "), and the other blanks JSON allows around a colon.
+    const pythonStyle = (o: object) => JSON.stringify(o).replace(/":/g, '": ').replace(/,"/g, ', "')
+    const { data, ...envelope } = call(3, 'LLM_call_finish', 'ext')
+    const lines = [
+      pythonStyle(call(1, 'LLM_call_start', 'ext')),
+      pythonStyle(call(1, 'LLM_call_finish', 'ext')),
+      JSON.stringify(call(2, 'LLM_call_blocked', 'ext')).replace('"event":', '"event" :').replace('"channel":', '"channel":\t').replace('"agent_id":', '"agent_id"\t:  '),
+      // Nested fields with other values before the event's own (an object written with `data` first).
+      JSON.stringify({ data: { agent_id: 'decoy', channel: 'SYSTEM', event: 'LLM_call_error', ...data }, ...envelope }).replace(/":/g, '": '),
+      JSON.stringify(call(4, 'LLM_call_finish', 'ext')),
+      JSON.stringify(call(5, 'LLM_call_finish', 'other')),
+    ]
+    writeFileSync(file, `${lines.join('\n')}\n`)
+    const seqOf = (events: MonitorEvent[]) => events.map((e) => `${e.event}/${e.call_id}/${e.agent_id}`)
+    const finishes = ['LLM_call_finish/c1/ext', 'LLM_call_finish/c3/ext', 'LLM_call_finish/c4/ext', 'LLM_call_finish/c5/other']
+    expect(seqOf(await getEventsByType('LLM_call_finish', { file }))).toEqual(finishes)
+    expect(seqOf(await getEventsByType('LLM_call_finish', { file, limit: 3 }))).toEqual(finishes.slice(1))
+    expect(seqOf(await getEventsByChannel('LLM', { file, agentId: 'ext' }))).toEqual(['LLM_call_start/c1/ext', 'LLM_call_finish/c1/ext', 'LLM_call_blocked/c2/ext', 'LLM_call_finish/c3/ext', 'LLM_call_finish/c4/ext'])
+    expect(seqOf(await getEventsByChannel('LLM', { file, agentId: 'ext', limit: 4 }))).toEqual(['LLM_call_finish/c1/ext', 'LLM_call_blocked/c2/ext', 'LLM_call_finish/c3/ext', 'LLM_call_finish/c4/ext'])
+    expect(await getEventsByChannel('SYSTEM', { file })).toEqual([])
+    expect(seqOf(await getRecentEvents({ file, agentId: 'other' }))).toEqual(['LLM_call_finish/c5/other'])
+    const ext = { agent_id: 'ext', model: 'py-model', calls: 4, blocked: 1, errors: 0, input_tokens: 1 + 2 + 3 + 4, output_tokens: 2 * (1 + 2 + 3 + 4), mean_duration_ms: (10 + 20 + 30 + 40) / 4, p95_duration_ms: 40 }
+    const other = { agent_id: 'other', model: 'py-model', calls: 1, blocked: 0, errors: 0, input_tokens: 5, output_tokens: 10, mean_duration_ms: 50, p95_duration_ms: 50 }
+    expect(await getAgentStats({ file })).toEqual([ext, other])
+    expect(await getAgentStats({ file, agentId: 'ext' })).toEqual([ext])
+
+    const cli = async (command: typeof eventsCommand, argv: string[]) => {
+      let out = ''
+      expect(await command([...argv, '--file', file, '--json'], { stdout: { write: (t: string) => (out += t) }, stderr: { write: () => true } })).toBe(0)
+      return out
+    }
+    const printed = (out: string) => seqOf(out.trimEnd().split('\n').map((l) => JSON.parse(l) as MonitorEvent))
+    expect(printed(await cli(eventsCommand, ['--type', 'LLM_call_finish']))).toEqual(finishes)
+    expect(printed(await cli(eventsCommand, ['--channel', 'LLM', '--agent', 'ext']))).toHaveLength(5)
+    expect(JSON.parse(await cli(statsCommand, []))).toEqual([ext, other])
   })
 
   it('reads a missing log as empty', async () => {
