@@ -31,7 +31,11 @@ import { flushLog } from './sinks.js'
 export interface QueryOptions {
   /** Only events of this agent. */
   agentId?: string
-  /** The event log to read. @default process.env.CYLESTIO_EVENTS_FILE ?? './cylestio-events.jsonl' */
+  /**
+   * The event log to read.
+   * @default process.env.CYLESTIO_EVENTS_FILE ?? './cylestio-events.jsonl', resolved against the working
+   * directory where the process first used it (the log `monitor()` writes by default)
+   */
   file?: string
   /** Return only the newest `limit` matching events (still oldest first). @default all (getRecentEvents: 100) */
   limit?: number

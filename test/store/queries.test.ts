@@ -1,5 +1,7 @@
-import { existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Low } from 'lowdb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventsCommand, statsCommand } from '../../src/cli/events.js'
@@ -328,5 +330,34 @@ describe('a log rotated by another process while it is read', () => {
     expect(reads).toBeGreaterThan(20) // the reads ran while the log rotated
     expect(existsSync(`${file}.100`)).toBe(true)
     expect((await getEventsByChannel('LLM', { file })).map((e) => e.data.seq)).toEqual(range(0, n))
+  })
+})
+
+describe('the default log of a process', () => {
+  it('queries read the log the monitor writes, after a process.chdir() too', () => {
+    const root = tempDir('cylestio-chdir-')
+    const [first, second] = ['first', 'second'].map((name) => join(root, name))
+    mkdirSync(first)
+    mkdirSync(second)
+    const dist = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../../dist/index.js')).href
+    const script = `
+      import { monitor, getEventsByChannel, getAgentStats } from '${dist}'
+      const adapter = { name: 'acme', calls: { 'chat.send': { request: (args) => ({ model: 'm', params: args[0] }), response: (r) => ({ response: r }) } } }
+      const client = monitor({ chat: { send: async () => ({ text: 'ok' }) } }, { agentId: 'moved', adapters: [adapter] })
+      process.chdir(${JSON.stringify(second)})
+      await client.chat.send({ prompt: 'hi' })
+      const events = await getEventsByChannel('LLM', { agentId: 'moved' })
+      console.log(JSON.stringify({ events: events.map((e) => e.event), calls: (await getAgentStats()).map((s) => s.calls) }))`
+    const env = { ...process.env }
+    delete env.CYLESTIO_EVENTS_FILE
+    const { stdout, stderr, status } = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: first, env, encoding: 'utf8' })
+    try {
+      expect({ status, stderr }).toEqual({ status: 0, stderr: '' })
+      expect(JSON.parse(stdout)).toEqual({ events: ['LLM_call_start', 'LLM_call_finish'], calls: [1] })
+      expect(readFileSync(join(first, 'cylestio-events.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3)
+      expect(existsSync(join(second, 'cylestio-events.jsonl'))).toBe(false)
+    } finally {
+      removeDir(root)
+    }
   })
 })
