@@ -205,7 +205,9 @@ export async function getRecentEvents(options: QueryOptions = {}): Promise<Monit
 }
 
 /**
- * Events with `start <= timestamp < end`. With `limit`, the newest `limit` of them.
+ * Events with `start <= timestamp < end`. With `limit`, the newest `limit` of them. A `start` after `end`
+ * is an error (`QUERY_BAD_OPTION`): swapped bounds select nothing, which would read as "no events";
+ * `start` equal to `end` is an empty window and returns none.
  * @example const today = await getEventsByTimeframe(new Date(Date.now() - 86_400_000), new Date())
  */
 export async function getEventsByTimeframe(
@@ -216,6 +218,12 @@ export async function getEventsByTimeframe(
   checkQuery('getEventsByTimeframe', options)
   const since = toDate('getEventsByTimeframe', 'start', start)
   const until = toDate('getEventsByTimeframe', 'end', end)
+  if (since.getTime() > until.getTime()) {
+    throw new CylestioError(
+      'QUERY_BAD_OPTION',
+      `getEventsByTimeframe(): 'start' (${since.toISOString()}) is after 'end' (${until.toISOString()}): no event can match; pass the earlier time first`,
+    )
+  }
   return queryEvents({ since, until, agentId: options.agentId }, options.file, options.limit)
 }
 

@@ -95,6 +95,14 @@ describe('queries over a 100,000-event log', () => {
     expect(events.map((e) => e.data.seq)).toEqual(Array.from({ length: 100 }, (_, k) => 1000 + k))
   })
 
+  it('getEventsByTimeframe refuses a start after the end, naming both (as the CLI refuses --since after --until); start = end is empty', async () => {
+    await expect(getEventsByTimeframe('2026-12-03T16:00:00Z', new Date('2026-12-03T15:00:00Z'), { file: big })).rejects.toMatchObject({
+      code: 'QUERY_BAD_OPTION',
+      message: "getEventsByTimeframe(): 'start' (2026-12-03T16:00:00.000Z) is after 'end' (2026-12-03T15:00:00.000Z): no event can match; pass the earlier time first",
+    })
+    expect(await getEventsByTimeframe(all[5].timestamp, all[5].timestamp, { file: big })).toEqual([])
+  })
+
   it('searchEvents finds text in data, case-insensitively, quotes included', async () => {
     // "answer number 4242" is also the start of "answer number 42421".
     expect((await searchEvents('ANSWER NUMBER 4242', { file: big })).map((e) => e.data.seq)).toEqual([4242, 42421, 42422, 42426, 42427])
