@@ -500,17 +500,23 @@ export function lineValue(line: string): unknown {
   }
 }
 
-/** The envelope readers rely on: an object with an `event` name; the other envelope fields, when there, of their types. @internal */
+/**
+ * The envelope readers rely on: an object with an `event` name; the other envelope fields, when there and
+ * not null, of their types. A null field is read as missing (an event with no agent is counted under
+ * 'unknown' by the stats and is not any agent's), whatever field it is.
+ * @internal
+ */
 export function isEvent(value: unknown): value is MonitorEvent {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
   const e = value as Record<string, unknown>
-  const optionalString = (v: unknown) => v === undefined || typeof v === 'string'
+  // Other tools write a field they have no value for as null (Python's None): read as if it were missing.
+  const optionalString = (v: unknown) => v === undefined || v === null || typeof v === 'string'
   return (
     typeof e.event === 'string' &&
     optionalString(e.agent_id) &&
     optionalString(e.timestamp) &&
     optionalString(e.channel) &&
     optionalString(e.level) &&
-    (e.data === undefined || (e.data !== null && typeof e.data === 'object' && !Array.isArray(e.data)))
+    (e.data === undefined || e.data === null || (typeof e.data === 'object' && !Array.isArray(e.data)))
   )
 }

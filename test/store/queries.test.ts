@@ -273,6 +273,26 @@ describe('reading damaged, rotated and missing logs', () => {
     expect(JSON.parse(await cli(statsCommand, []))).toEqual([ext, other])
   })
 
+  it('a null agent, channel or data reads as missing: the event is kept and counted under unknown', async () => {
+    const file = join(dir, 'nulls.jsonl')
+    const base = { level: 'info', timestamp: '2026-12-01T00:00:00.000Z' }
+    writeFileSync(file, [
+      { ...base, event: 'LLM_call_finish', channel: 'LLM', agent_id: null, data: { model: 'm', duration_ms: 7, usage: { input_tokens: 3, output_tokens: 4 } } },
+      { ...base, event: 'LLM_call_error', channel: null, agent_id: 'a', data: null },
+      { ...base, event: 'LLM_call_blocked', channel: 'LLM', agent_id: 'a', data: { model: null } },
+    ].map((e) => `${JSON.stringify(e)}\n`).join(''))
+    const faults = getMonitorHealth().faults['event-log-read'] ?? 0
+    expect((await getRecentEvents({ file })).map((e) => e.event)).toEqual(['LLM_call_finish', 'LLM_call_error', 'LLM_call_blocked'])
+    expect((await getEventsByChannel('LLM', { file })).map((e) => e.event)).toEqual(['LLM_call_finish', 'LLM_call_blocked'])
+    expect((await getEventsByChannel('LLM', { file, agentId: 'a' })).map((e) => e.event)).toEqual(['LLM_call_blocked'])
+    const row = { blocked: 0, errors: 0, input_tokens: 0, output_tokens: 0, mean_duration_ms: null, p95_duration_ms: null }
+    expect(await getAgentStats({ file })).toEqual([
+      { ...row, agent_id: 'a', model: 'unknown', calls: 2, blocked: 1, errors: 1 },
+      { ...row, agent_id: 'unknown', model: 'm', calls: 1, input_tokens: 3, output_tokens: 4, mean_duration_ms: 7, p95_duration_ms: 7 },
+    ])
+    expect(getMonitorHealth().faults['event-log-read'] ?? 0).toBe(faults)
+  })
+
   it('reads a missing log as empty', async () => {
     expect(await getRecentEvents({ file: join(dir, 'nothing-here.jsonl') })).toEqual([])
     expect(await getAgentStats({ file: join(dir, 'nothing-here.jsonl') })).toEqual([])
