@@ -2,13 +2,19 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { CylestioError } from '../errors.js'
 
+/** The working directory when the default log path was first asked for in this process. */
+let defaultBase: string | undefined
+
 /**
  * Where the event log lives when nothing else is said: `CYLESTIO_EVENTS_FILE` (an empty or blank value
- * counts as unset), else `./cylestio-events.jsonl`, resolved against the working directory at call time.
+ * counts as unset), else `./cylestio-events.jsonl`. A relative path is resolved against the working
+ * directory of the first call in the process, remembered: the monitor resolves it when it starts, and a
+ * query after a `process.chdir()` must read the same file, not one in the new directory.
  * @internal
  */
 export function defaultEventsPath(): string {
-  return resolve(eventsFileFromEnv() ?? './cylestio-events.jsonl')
+  defaultBase ??= process.cwd()
+  return resolve(defaultBase, eventsFileFromEnv() ?? './cylestio-events.jsonl')
 }
 
 /** `CYLESTIO_EVENTS_FILE`, or undefined when it is unset, empty or blank. @internal */

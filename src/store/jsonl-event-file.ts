@@ -2,8 +2,8 @@ import { closeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
-import { checkedLogPath, logFiles, makeDirs } from './files.js'
-import { parseLine, scanLines } from './scan.js'
+import { checkedLogPath, makeDirs } from './files.js'
+import { closeLogFiles, openLogFiles, parseLine, scanLines } from './scan.js'
 import { flushLog } from './sinks.js'
 
 /**
@@ -32,16 +32,21 @@ export class JsonlEventFile {
   async read(): Promise<{ events: MonitorEvent[] } | null> {
     // What this process recorded is part of the log: its queued events are written first.
     flushLog(this.path)
-    const files = logFiles(this.path)
+    // Opened as one set, as the queries do: a rotation while it is read skips no file.
+    const files = openLogFiles(this.path)
     if (files.length === 0) return null
     const events: MonitorEvent[] = []
-    for (const file of files) {
-      await scanLines(file, undefined, (line, at) => {
-        const event = parseLine(line, file, at)
-        if (event === null) return
-        this.onDisk.add(event)
-        events.push(event)
-      })
+    try {
+      for (const file of files) {
+        await scanLines(file, undefined, (line, at) => {
+          const event = parseLine(line, file.path, at)
+          if (event === null) return
+          this.onDisk.add(event)
+          events.push(event)
+        })
+      }
+    } finally {
+      closeLogFiles(files)
     }
     return { events }
   }

@@ -6,7 +6,20 @@ import type { MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
 import { defaultEventsPath, logFiles, logPathProblem } from './files.js'
 import { type CallEnd, finishReader } from './finish-fields.js'
-import { lineValue, type Needle, parseLine, scanBytes, scanBytesBackward, scanLines } from './scan.js'
+import {
+  closeLogFiles,
+  type FieldNeedle,
+  fieldBytes,
+  fieldValue,
+  lineValue,
+  type Needle,
+  type OpenLogFile,
+  openLogFiles,
+  parseLine,
+  scanBytes,
+  scanBytesBackward,
+  scanLines,
+} from './scan.js'
 import { flushLog } from './sinks.js'
 
 /**
@@ -18,7 +31,11 @@ import { flushLog } from './sinks.js'
 export interface QueryOptions {
   /** Only events of this agent. */
   agentId?: string
-  /** The event log to read. @default process.env.CYLESTIO_EVENTS_FILE ?? './cylestio-events.jsonl' */
+  /**
+   * The event log to read.
+   * @default process.env.CYLESTIO_EVENTS_FILE ?? './cylestio-events.jsonl', resolved against the working
+   * directory where the process first used it (the log `monitor()` writes by default)
+   */
   file?: string
   /** Return only the newest `limit` matching events (still oldest first). @default all (getRecentEvents: 100) */
   limit?: number
@@ -38,15 +55,15 @@ export interface EventFilter {
 }
 
 /**
- * Lines are written by `JSON.stringify`, compact, so a top-level `"channel":"LLM"` appears in the line
- * verbatim (a quote inside a string value is escaped and cannot fake it). The most selective field
- * becomes the pre-filter; the parsed event is then checked in full.
+ * A top-level `"channel":"LLM"` appears in the line verbatim (a quote inside a string value is escaped and
+ * cannot fake it), or with blanks around the colon in lines other tools wrote: a field needle finds both.
+ * The most selective field becomes the pre-filter; the parsed event is then checked in full.
  * @internal
  */
 export function needleFor(filter: EventFilter): Needle | undefined {
-  if (filter.type !== undefined) return `"event":${JSON.stringify(filter.type)}`
-  if (filter.agentId !== undefined) return `"agent_id":${JSON.stringify(filter.agentId)}`
-  if (filter.channel !== undefined) return `"channel":${JSON.stringify(filter.channel)}`
+  if (filter.type !== undefined) return { key: 'event', value: filter.type }
+  if (filter.agentId !== undefined) return { key: 'agent_id', value: filter.agentId }
+  if (filter.channel !== undefined) return { key: 'channel', value: filter.channel }
   if (filter.text !== undefined) return new RegExp(escapeRegExp(JSON.stringify(filter.text).slice(1, -1)), 'gi')
   return undefined
 }
@@ -112,23 +129,27 @@ export async function queryEvents(
     const event = parseLine(line, path, at)
     return event !== null && matches(event, filter) ? event : null
   }
-  const files = logFiles(main)
-  if (limit !== undefined) return newestEvents(files, main, needle, accept, limit, cursor)
-  const out: MonitorEvent[] = []
-  for (const path of files) {
-    const onLine = (line: string, at: number) => {
-      const event = accept(line, path, at)
-      if (event !== null) out.push(event)
+  const files = openLogFiles(main)
+  try {
+    if (limit !== undefined) return await newestEvents(files, main, needle, accept, limit, cursor)
+    const out: MonitorEvent[] = []
+    for (const file of files) {
+      const onLine = (line: string, at: number) => {
+        const event = accept(line, file.path, at)
+        if (event !== null) out.push(event)
+      }
+      const offset = await scanLines(file, needle, onLine)
+      if (cursor && file.path === main) cursor.offset = offset
     }
-    const offset = await scanLines(path, needle, onLine)
-    if (cursor && path === main) cursor.offset = offset
+    return out
+  } finally {
+    closeLogFiles(files)
   }
-  return out
 }
 
 /** The newest `limit` lines of `files` (oldest first) that `accept` takes, read backwards from the newest. */
 async function newestEvents(
-  files: string[],
+  files: OpenLogFile[],
   main: string,
   needle: Needle | undefined,
   accept: (line: string, path: string, at: number) => MonitorEvent | null,
@@ -137,20 +158,20 @@ async function newestEvents(
 ): Promise<MonitorEvent[]> {
   const newestFirst: MonitorEvent[] = []
   if (limit === 0) return newestFirst
-  // A RegExp pre-filter (text search) is tested on each decoded line; a string one on the bytes.
+  // A RegExp pre-filter (text search) is tested on each decoded line; a string or field one on the bytes.
   const regex = needle instanceof RegExp ? new RegExp(needle.source, needle.flags.replace('g', '')) : undefined
-  const bytesNeedle = typeof needle === 'string' ? needle : undefined
+  const bytesNeedle = needle instanceof RegExp ? undefined : needle
   for (let i = files.length - 1; i >= 0; i--) {
-    const path = files[i]
-    const { end, stopped } = await scanBytesBackward(path, bytesNeedle, (buf, start, stop, _hit, at) => {
+    const file = files[i]
+    const { end, stopped } = await scanBytesBackward(file, bytesNeedle, (buf, start, stop, _hit, at) => {
       const line = buf.toString('utf8', start, stop)
       if (regex !== undefined && !regex.test(line)) return false
-      const event = accept(line, path, at)
+      const event = accept(line, file.path, at)
       if (event === null) return false
       newestFirst.push(event)
       return newestFirst.length >= limit
     })
-    if (cursor && path === main) cursor.offset = end
+    if (cursor && file.path === main) cursor.offset = end
     if (stopped) break
   }
   return newestFirst.reverse()
@@ -184,7 +205,9 @@ export async function getRecentEvents(options: QueryOptions = {}): Promise<Monit
 }
 
 /**
- * Events with `start <= timestamp < end`. With `limit`, the newest `limit` of them.
+ * Events with `start <= timestamp < end`. With `limit`, the newest `limit` of them. A `start` after `end`
+ * is an error (`QUERY_BAD_OPTION`): swapped bounds select nothing, which would read as "no events";
+ * `start` equal to `end` is an empty window and returns none.
  * @example const today = await getEventsByTimeframe(new Date(Date.now() - 86_400_000), new Date())
  */
 export async function getEventsByTimeframe(
@@ -195,6 +218,12 @@ export async function getEventsByTimeframe(
   checkQuery('getEventsByTimeframe', options)
   const since = toDate('getEventsByTimeframe', 'start', start)
   const until = toDate('getEventsByTimeframe', 'end', end)
+  if (since.getTime() > until.getTime()) {
+    throw new CylestioError(
+      'QUERY_BAD_OPTION',
+      `getEventsByTimeframe(): 'start' (${since.toISOString()}) is after 'end' (${until.toISOString()}): no event can match; pass the earlier time first`,
+    )
+  }
   return queryEvents({ since, until, agentId: options.agentId }, options.file, options.limit)
 }
 
@@ -226,8 +255,9 @@ export interface AgentStats {
   p95_duration_ms: number | null
 }
 
-/** Lines of call events; what follows tells a start (skipped) from an end. */
-const CALL_EVENT = '"event":"LLM_call_'
+/** Lines of call events; what follows the value's start tells a start (skipped) from an end. */
+const CALL_EVENT: FieldNeedle = { key: 'event', value: 'LLM_call_', prefix: true }
+const CALL_EVENT_LENGTH = CALL_EVENT.value.length
 
 /**
  * Per agent and model: calls, blocked, errors, tokens in/out, mean and p95 duration — read from the
@@ -280,25 +310,34 @@ export async function getAgentStats(options: Pick<QueryOptions, 'agentId' | 'fil
   const readFinish = finishReader()
   const call: CallEnd = { agent_id: '', kind: '', model: undefined, input_tokens: undefined, output_tokens: undefined, duration_ms: undefined }
   const filter: EventFilter = { agentId: options.agentId }
-  const agent = options.agentId === undefined ? undefined : Buffer.from(`"agent_id":${JSON.stringify(options.agentId)}`)
-  for (const path of logFiles(main)) {
-    await scanBytes(path, CALL_EVENT, (buf, start, end, hit, at) => {
-      // Start events (half the calls, and the biggest lines: the prompt) are skipped on their bytes.
-      const kind = hit + CALL_EVENT.length
-      if (kind + 6 <= end && buf[kind] === 0x73 && buf[kind + 1] === 0x74 && buf[kind + 2] === 0x61 && buf[kind + 5] === 0x22) return // start"
-      if (agent !== undefined && buf.subarray(start, end).indexOf(agent) === -1) return
-      // Finish events (the other half) are read without being decoded; the rest, and any line not of the recorder's shape, parsed.
-      if (buf[kind] === 0x66 && readFinish(buf, start, end, call)) {
-        if (options.agentId !== undefined && call.agent_id !== options.agentId) return
-        add(call)
-        return
-      }
-      const event = parseLine(buf.toString('utf8', start, end), path, at)
-      if (event === null || !matches(event, filter)) return
-      const data = event.data ?? {}
-      const usage = data.usage as { input_tokens?: unknown; output_tokens?: unknown } | null | undefined
-      add({ agent_id: event.agent_id, kind: event.event, model: data.model, input_tokens: usage?.input_tokens, output_tokens: usage?.output_tokens, duration_ms: data.duration_ms })
-    })
+  const agent = options.agentId === undefined ? undefined : fieldBytes({ key: 'agent_id', value: options.agentId })
+  const files = openLogFiles(main)
+  try {
+    for (const file of files) {
+      await scanBytes(file, CALL_EVENT, (buf, start, end, hit, at) => {
+        // Start events (half the calls, and the biggest lines: the prompt) are skipped on their bytes.
+        const kind = hit + CALL_EVENT_LENGTH
+        if (kind + 6 <= end && buf[kind] === 0x73 && buf[kind + 1] === 0x74 && buf[kind + 2] === 0x61 && buf[kind + 5] === 0x22) return // start"
+        if (agent !== undefined) {
+          // The key is looked for in the line alone: in a line without one the search would go on through the chunk.
+          const line = buf.subarray(start, end)
+          if (fieldValue(line, 0, line.length, agent, line.indexOf(agent.key)) === -1) return
+        }
+        // Finish events (the other half) are read without being decoded; the rest, and any line not of the recorder's shape, parsed.
+        if (buf[kind] === 0x66 && readFinish(buf, start, end, call)) {
+          if (options.agentId !== undefined && call.agent_id !== options.agentId) return
+          add(call)
+          return
+        }
+        const event = parseLine(buf.toString('utf8', start, end), file.path, at)
+        if (event === null || !matches(event, filter)) return
+        const data = event.data ?? {}
+        const usage = data.usage as { input_tokens?: unknown; output_tokens?: unknown } | null | undefined
+        add({ agent_id: event.agent_id, kind: event.event, model: data.model, input_tokens: usage?.input_tokens, output_tokens: usage?.output_tokens, duration_ms: data.duration_ms })
+      })
+    }
+  } finally {
+    closeLogFiles(files)
   }
   const rows: AgentStats[] = []
   for (const g of groups) {

@@ -24,7 +24,8 @@ const byPath = new Map<string, EventSink>()
 
 /**
  * Turns the `store` option into a sink. `undefined` means `CYLESTIO_EVENTS_FILE`, else
- * `./cylestio-events.jsonl`, resolved to an absolute path now.
+ * `./cylestio-events.jsonl`, resolved against the working directory where the process first used the
+ * default path (see `defaultEventsPath`); a path given is resolved now.
  *
  * @example
  * const { sink, path } = resolveSink('./logs/events.jsonl') // path: '/app/logs/events.jsonl'

@@ -1,7 +1,10 @@
-import { existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Low } from 'lowdb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventsCommand, statsCommand } from '../../src/cli/events.js'
 import { getMonitorHealth } from '../../src/faults.js'
 import {
   cleanupOldEvents,
@@ -15,13 +18,14 @@ import {
   searchEvents,
 } from '../../src/store/index.js'
 import type { MonitorEvent } from '../../src/types.js'
-import { removeDir, tempDir } from './helpers.js'
+import { buildChildren, removeDir, runChild, tempDir } from './helpers.js'
 import { makeEvent } from './make-event.js'
 
 const N = 100_000
 let dir: string
 let big: string
 const all: MonitorEvent[] = []
+let children: Awaited<ReturnType<typeof buildChildren>>
 
 async function writeLog(file: string, events: MonitorEvent[], options: Partial<ConstructorParameters<typeof JsonlEventLog>[0]> = {}): Promise<void> {
   const log = new JsonlEventLog({ path: file, ...options })
@@ -35,9 +39,13 @@ beforeAll(async () => {
   big = join(dir, 'big.jsonl')
   for (let i = 0; i < N; i++) all.push(makeEvent(i))
   await writeLog(big, all)
+  children = await buildChildren(['append-finishes-rotating'])
 })
 
-afterAll(() => removeDir(dir))
+afterAll(() => {
+  removeDir(dir)
+  removeDir(children.dir)
+})
 
 describe('queries over a 100,000-event log', () => {
   it('acceptance 5: getEventsByChannel and getEventsByType return exactly the right events', async () => {
@@ -85,6 +93,14 @@ describe('queries over a 100,000-event log', () => {
     const base = Date.parse(all[0].timestamp)
     const events = await getEventsByTimeframe(new Date(base + 1000_000), new Date(base + 1100_000).toISOString(), { file: big })
     expect(events.map((e) => e.data.seq)).toEqual(Array.from({ length: 100 }, (_, k) => 1000 + k))
+  })
+
+  it('getEventsByTimeframe refuses a start after the end, naming both (as the CLI refuses --since after --until); start = end is empty', async () => {
+    await expect(getEventsByTimeframe('2026-12-03T16:00:00Z', new Date('2026-12-03T15:00:00Z'), { file: big })).rejects.toMatchObject({
+      code: 'QUERY_BAD_OPTION',
+      message: "getEventsByTimeframe(): 'start' (2026-12-03T16:00:00.000Z) is after 'end' (2026-12-03T15:00:00.000Z): no event can match; pass the earlier time first",
+    })
+    expect(await getEventsByTimeframe(all[5].timestamp, all[5].timestamp, { file: big })).toEqual([])
   })
 
   it('searchEvents finds text in data, case-insensitively, quotes included', async () => {
@@ -209,6 +225,74 @@ describe('reading damaged, rotated and missing logs', () => {
     expect(await cleanupOldEvents(30, { file, agentId: 'a' })).toBe(1)
   })
 
+  it('finds lines other tools wrote with blanks around the colons (json.dumps), by type, channel and agent, in the library and the CLI', async () => {
+    const file = join(dir, 'spaced.jsonl')
+    const call = (i: number, event: string, agent: string) => ({
+      event,
+      channel: 'LLM',
+      level: 'info',
+      agent_id: agent,
+      call_id: `c${i}`,
+      timestamp: new Date(Date.UTC(2026, 11, 1, 0, 0, i)).toISOString(),
+      data: { model: 'py-model', duration_ms: 10 * i, usage: { input_tokens: i, output_tokens: 2 * i } },
+    })
+    // Python's json.dumps separators (", " and ": "), and the other blanks JSON allows around a colon.
+    const pythonStyle = (o: object) => JSON.stringify(o).replace(/":/g, '": ').replace(/,"/g, ', "')
+    const { data, ...envelope } = call(3, 'LLM_call_finish', 'ext')
+    const lines = [
+      pythonStyle(call(1, 'LLM_call_start', 'ext')),
+      pythonStyle(call(1, 'LLM_call_finish', 'ext')),
+      JSON.stringify(call(2, 'LLM_call_blocked', 'ext')).replace('"event":', '"event" :').replace('"channel":', '"channel":\t').replace('"agent_id":', '"agent_id"\t:  '),
+      // Nested fields with other values before the event's own (an object written with `data` first).
+      JSON.stringify({ data: { agent_id: 'decoy', channel: 'SYSTEM', event: 'LLM_call_error', ...data }, ...envelope }).replace(/":/g, '": '),
+      JSON.stringify(call(4, 'LLM_call_finish', 'ext')),
+      JSON.stringify(call(5, 'LLM_call_finish', 'other')),
+    ]
+    writeFileSync(file, `${lines.join('\n')}\n`)
+    const seqOf = (events: MonitorEvent[]) => events.map((e) => `${e.event}/${e.call_id}/${e.agent_id}`)
+    const finishes = ['LLM_call_finish/c1/ext', 'LLM_call_finish/c3/ext', 'LLM_call_finish/c4/ext', 'LLM_call_finish/c5/other']
+    expect(seqOf(await getEventsByType('LLM_call_finish', { file }))).toEqual(finishes)
+    expect(seqOf(await getEventsByType('LLM_call_finish', { file, limit: 3 }))).toEqual(finishes.slice(1))
+    expect(seqOf(await getEventsByChannel('LLM', { file, agentId: 'ext' }))).toEqual(['LLM_call_start/c1/ext', 'LLM_call_finish/c1/ext', 'LLM_call_blocked/c2/ext', 'LLM_call_finish/c3/ext', 'LLM_call_finish/c4/ext'])
+    expect(seqOf(await getEventsByChannel('LLM', { file, agentId: 'ext', limit: 4 }))).toEqual(['LLM_call_finish/c1/ext', 'LLM_call_blocked/c2/ext', 'LLM_call_finish/c3/ext', 'LLM_call_finish/c4/ext'])
+    expect(await getEventsByChannel('SYSTEM', { file })).toEqual([])
+    expect(seqOf(await getRecentEvents({ file, agentId: 'other' }))).toEqual(['LLM_call_finish/c5/other'])
+    const ext = { agent_id: 'ext', model: 'py-model', calls: 4, blocked: 1, errors: 0, input_tokens: 1 + 2 + 3 + 4, output_tokens: 2 * (1 + 2 + 3 + 4), mean_duration_ms: (10 + 20 + 30 + 40) / 4, p95_duration_ms: 40 }
+    const other = { agent_id: 'other', model: 'py-model', calls: 1, blocked: 0, errors: 0, input_tokens: 5, output_tokens: 10, mean_duration_ms: 50, p95_duration_ms: 50 }
+    expect(await getAgentStats({ file })).toEqual([ext, other])
+    expect(await getAgentStats({ file, agentId: 'ext' })).toEqual([ext])
+
+    const cli = async (command: typeof eventsCommand, argv: string[]) => {
+      let out = ''
+      expect(await command([...argv, '--file', file, '--json'], { stdout: { write: (t: string) => (out += t) }, stderr: { write: () => true } })).toBe(0)
+      return out
+    }
+    const printed = (out: string) => seqOf(out.trimEnd().split('\n').map((l) => JSON.parse(l) as MonitorEvent))
+    expect(printed(await cli(eventsCommand, ['--type', 'LLM_call_finish']))).toEqual(finishes)
+    expect(printed(await cli(eventsCommand, ['--channel', 'LLM', '--agent', 'ext']))).toHaveLength(5)
+    expect(JSON.parse(await cli(statsCommand, []))).toEqual([ext, other])
+  })
+
+  it('a null agent, channel or data reads as missing: the event is kept and counted under unknown', async () => {
+    const file = join(dir, 'nulls.jsonl')
+    const base = { level: 'info', timestamp: '2026-12-01T00:00:00.000Z' }
+    writeFileSync(file, [
+      { ...base, event: 'LLM_call_finish', channel: 'LLM', agent_id: null, data: { model: 'm', duration_ms: 7, usage: { input_tokens: 3, output_tokens: 4 } } },
+      { ...base, event: 'LLM_call_error', channel: null, agent_id: 'a', data: null },
+      { ...base, event: 'LLM_call_blocked', channel: 'LLM', agent_id: 'a', data: { model: null } },
+    ].map((e) => `${JSON.stringify(e)}\n`).join(''))
+    const faults = getMonitorHealth().faults['event-log-read'] ?? 0
+    expect((await getRecentEvents({ file })).map((e) => e.event)).toEqual(['LLM_call_finish', 'LLM_call_error', 'LLM_call_blocked'])
+    expect((await getEventsByChannel('LLM', { file })).map((e) => e.event)).toEqual(['LLM_call_finish', 'LLM_call_blocked'])
+    expect((await getEventsByChannel('LLM', { file, agentId: 'a' })).map((e) => e.event)).toEqual(['LLM_call_blocked'])
+    const row = { blocked: 0, errors: 0, input_tokens: 0, output_tokens: 0, mean_duration_ms: null, p95_duration_ms: null }
+    expect(await getAgentStats({ file })).toEqual([
+      { ...row, agent_id: 'a', model: 'unknown', calls: 2, blocked: 1, errors: 1 },
+      { ...row, agent_id: 'unknown', model: 'm', calls: 1, input_tokens: 3, output_tokens: 4, mean_duration_ms: 7, p95_duration_ms: 7 },
+    ])
+    expect(getMonitorHealth().faults['event-log-read'] ?? 0).toBe(faults)
+  })
+
   it('reads a missing log as empty', async () => {
     expect(await getRecentEvents({ file: join(dir, 'nothing-here.jsonl') })).toEqual([])
     expect(await getAgentStats({ file: join(dir, 'nothing-here.jsonl') })).toEqual([])
@@ -243,5 +327,65 @@ describe('cleanupOldEvents', () => {
     await log.flush()
     log.close()
     expect((await getRecentEvents({ file })).map((e) => e.data.seq)).toEqual([1, 2])
+  })
+})
+
+describe('a log rotated by another process while it is read', () => {
+  it('misses no event older than the newest it returns: every read is a whole prefix of the log (queries, limit queries, stats, lowdb)', async () => {
+    const file = join(dir, 'rotating', 'events.jsonl')
+    const n = 4000
+    const writer = runChild(children.script('append-finishes-rotating'), [file, String(n)])
+    let writing = true
+    void writer.finally(() => (writing = false))
+    const problems: string[] = []
+    let reads = 0
+    const range = (from: number, count: number) => Array.from({ length: count }, (_, k) => from + k)
+    while (writing) {
+      const seqs = (await getEventsByChannel('LLM', { file })).map((e) => e.data.seq as number)
+      if (seqs.some((s, i) => s !== i)) problems.push(`getEventsByChannel: ${seqs.length} events, not 0…${seqs.length - 1}`)
+      const newest = (await getEventsByChannel('LLM', { file, limit: 40 })).map((e) => e.data.seq as number)
+      if (newest.length > 0 && newest.join() !== range(newest[0]!, newest.length).join()) problems.push(`limit 40: ${newest.join()}`)
+      // Event i has output_tokens i: a whole prefix of k calls sums to k(k-1)/2.
+      const [row] = await getAgentStats({ file })
+      if (row !== undefined && row.output_tokens !== (row.calls * (row.calls - 1)) / 2) problems.push(`getAgentStats: ${row.calls} calls, ${row.output_tokens} tokens`)
+      const db = new Low(new JsonlEventFile(file), { events: [] as MonitorEvent[] })
+      await db.read()
+      if (db.data.events.some((e, i) => e.data.seq !== i)) problems.push(`JsonlEventFile: ${db.data.events.length} events, not a prefix`)
+      reads++
+    }
+    expect(await writer).toMatchObject({ code: 0, stderr: '' })
+    expect(problems).toEqual([])
+    expect(reads).toBeGreaterThan(20) // the reads ran while the log rotated
+    expect(existsSync(`${file}.100`)).toBe(true)
+    expect((await getEventsByChannel('LLM', { file })).map((e) => e.data.seq)).toEqual(range(0, n))
+  })
+})
+
+describe('the default log of a process', () => {
+  it('queries read the log the monitor writes, after a process.chdir() too', () => {
+    const root = tempDir('cylestio-chdir-')
+    const [first, second] = ['first', 'second'].map((name) => join(root, name))
+    mkdirSync(first)
+    mkdirSync(second)
+    const dist = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../../dist/index.js')).href
+    const script = `
+      import { monitor, getEventsByChannel, getAgentStats } from '${dist}'
+      const adapter = { name: 'acme', calls: { 'chat.send': { request: (args) => ({ model: 'm', params: args[0] }), response: (r) => ({ response: r }) } } }
+      const client = monitor({ chat: { send: async () => ({ text: 'ok' }) } }, { agentId: 'moved', adapters: [adapter] })
+      process.chdir(${JSON.stringify(second)})
+      await client.chat.send({ prompt: 'hi' })
+      const events = await getEventsByChannel('LLM', { agentId: 'moved' })
+      console.log(JSON.stringify({ events: events.map((e) => e.event), calls: (await getAgentStats()).map((s) => s.calls) }))`
+    const env = { ...process.env }
+    delete env.CYLESTIO_EVENTS_FILE
+    const { stdout, stderr, status } = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: first, env, encoding: 'utf8' })
+    try {
+      expect({ status, stderr }).toEqual({ status: 0, stderr: '' })
+      expect(JSON.parse(stdout)).toEqual({ events: ['LLM_call_start', 'LLM_call_finish'], calls: [1] })
+      expect(readFileSync(join(first, 'cylestio-events.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3)
+      expect(existsSync(join(second, 'cylestio-events.jsonl'))).toBe(false)
+    } finally {
+      removeDir(root)
+    }
   })
 })
