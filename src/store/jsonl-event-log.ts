@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, renameSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { CylestioError } from '../errors.js'
 import { countDropped, reportFault } from '../faults.js'
 import type { EventSink, MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
@@ -21,6 +22,17 @@ export interface JsonlEventLogOptions {
   maxBytes?: number
   /** How many rotated files to keep when `maxBytes` is set; older ones are deleted. @default 5 */
   keep?: number
+}
+
+/** `options[name]`, or `fallback` when not given: an integer of at least `min`, else `EVENT_LOG_BAD_OPTION` naming it. */
+function option(options: JsonlEventLogOptions, name: 'flushIntervalMs' | 'maxBatchEvents' | 'maxBytes' | 'keep', fallback: number, min: number): number {
+  const value: unknown = options[name]
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    const shown = typeof value === 'number' ? String(value) : value === null ? 'null' : typeof value === 'string' ? JSON.stringify(value) : typeof value
+    throw new CylestioError('EVENT_LOG_BAD_OPTION', `new JsonlEventLog({ ${name} }): must be a whole number of at least ${min}${name === 'maxBytes' ? ' (leave it out for no rotation)' : ''}, got ${shown}`)
+  }
+  return value
 }
 
 /** Queued bytes that trigger a write, whatever the number of events (large events). */
@@ -73,10 +85,12 @@ export class JsonlEventLog implements EventSink {
 
   constructor(options: JsonlEventLogOptions) {
     this.path = checkedLogPath(options?.path, 'new JsonlEventLog({ path })')
-    this.flushIntervalMs = options.flushIntervalMs ?? 100
-    this.maxBatchEvents = Math.max(1, options.maxBatchEvents ?? 1000)
-    this.maxBytes = options.maxBytes
-    this.keep = Math.max(1, options.keep ?? 5)
+    // Checked here, where a mistake is the caller's: a `keep` of Infinity or NaN would loop or recurse
+    // in the rotation on a user's call, a `maxBytes` of 0 or null would rotate (and delete) at every batch.
+    this.flushIntervalMs = option(options, 'flushIntervalMs', 100, 0)
+    this.maxBatchEvents = option(options, 'maxBatchEvents', 1000, 1)
+    this.maxBytes = options.maxBytes === undefined ? undefined : option(options, 'maxBytes', 0, 1)
+    this.keep = option(options, 'keep', 5, 1)
   }
 
   /** Queues one line (the event serialised once, without a newline). Never throws, never waits for the disk. */
@@ -89,10 +103,10 @@ export class JsonlEventLog implements EventSink {
       this.reserve(size)
     }
     // Registered per batch rather than once, so that a closed log that is written again is still flushed at exit.
-    // The queue is written before the line that would take the file past `maxBytes` (counted in UTF-16 units,
-    // at most its bytes): the file is rotated before that line, not a whole batch later (a producer that never
-    // yields queues up to 4 MB). One comparison an event; a write more per rotation.
-    if (this.maxBytes !== undefined && this.used > 0 && this.size + this.used + line.length >= this.maxBytes) this.flushSync()
+    // The queue is written before the line that would take the file past `maxBytes`: the file is rotated
+    // before that line, not a whole batch later (a producer that never yields queues up to 4 MB). One
+    // comparison an event (the line's bytes are counted only near the limit); a write more per rotation.
+    if (this.maxBytes !== undefined && this.used > 0 && this.size + this.used + line.length * 3 >= this.maxBytes && this.size + this.used + Buffer.byteLength(line, 'utf8') >= this.maxBytes) this.flushSync()
     if (this.queued === 0) flushOnExit(this)
     this.used += this.bytes.write(line, this.used, 'utf8')
     this.bytes[this.used++] = 0x0a

@@ -212,6 +212,36 @@ ${ending}
     expect(seqs).toEqual(lines.map((_, i) => i))
   })
 
+  it('refuses options that would loop, recurse or delete at every batch (keep Infinity or NaN, maxBytes 0 or null…), naming the option', () => {
+    const path = join(dir, 'bad-options.jsonl')
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ keep: Infinity }, 'new JsonlEventLog({ keep }): must be a whole number of at least 1, got Infinity'],
+      [{ keep: Number.NaN }, 'new JsonlEventLog({ keep }): must be a whole number of at least 1, got NaN'],
+      [{ keep: 2.5 }, 'new JsonlEventLog({ keep }): must be a whole number of at least 1, got 2.5'],
+      [{ maxBytes: 0 }, 'new JsonlEventLog({ maxBytes }): must be a whole number of at least 1 (leave it out for no rotation), got 0'],
+      [{ maxBytes: null }, 'new JsonlEventLog({ maxBytes }): must be a whole number of at least 1 (leave it out for no rotation), got null'],
+      [{ maxBytes: Number.NaN }, 'new JsonlEventLog({ maxBytes }): must be a whole number of at least 1 (leave it out for no rotation), got NaN'],
+      [{ maxBytes: '1MB' }, 'new JsonlEventLog({ maxBytes }): must be a whole number of at least 1 (leave it out for no rotation), got "1MB"'],
+      [{ flushIntervalMs: -1 }, 'new JsonlEventLog({ flushIntervalMs }): must be a whole number of at least 0, got -1'],
+      [{ maxBatchEvents: 0 }, 'new JsonlEventLog({ maxBatchEvents }): must be a whole number of at least 1, got 0'],
+    ]
+    for (const [options, message] of bad) {
+      expect(() => new JsonlEventLog({ path, ...options } as never)).toThrow(expect.objectContaining({ code: 'EVENT_LOG_BAD_OPTION', message }))
+    }
+    expect(statSync(path, { throwIfNoEntry: false })).toBeUndefined()
+  })
+
+  it('rotates before a line of multi-byte text that would take the file past maxBytes', () => {
+    const file = join(dir, 'rotating-cjk.jsonl')
+    const log = new JsonlEventLog({ path: file, maxBytes: 1200, keep: 100 })
+    const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ ...makeEvent(i), data: { seq: i, text: '監視'.repeat(40) } }))
+    for (const line of lines) log.write(line)
+    log.close()
+    const files = [file, ...Array.from({ length: 100 }, (_, k) => `${file}.${k + 1}`)].filter((f) => statSync(f, { throwIfNoEntry: false }))
+    for (const f of files) expect(statSync(f).size).toBeLessThanOrEqual(1200)
+    expect(files.reverse().flatMap((f) => readLog(f).events.map((e) => e.data.seq as number))).toEqual(lines.map((_, i) => i))
+  })
+
   it('follows the path when another process replaces the file (rotation, cleanup)', async () => {
     const file = join(dir, 'replaced.jsonl')
     const log = new JsonlEventLog({ path: file })
