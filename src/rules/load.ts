@@ -44,9 +44,11 @@ export function ruleFiles(path: string, skipped?: string[]): string[] {
     const holdsYaml = (dir: string) => readdirSync(dir, { recursive: true }).some((name) => YAML_FILE.test(String(name)) && !basename(String(name)).startsWith('.'))
     skipped.push(...entries.filter((entry) => entry.isDirectory() && holdsYaml(join(full, entry.name))).map((entry) => join(full, entry.name)).sort())
   }
+  // A folder named like a rule file (`archive.yaml/`) is a sub-folder like any other, not a file to read.
+  const isFile = (entry: (typeof entries)[number]) => entry.isFile() || (entry.isSymbolicLink() && statSync(join(full, entry.name), { throwIfNoEntry: false })?.isFile() === true)
   const files = entries
+    .filter((entry) => YAML_FILE.test(entry.name) && isFile(entry))
     .map((entry) => entry.name)
-    .filter((name) => YAML_FILE.test(name))
     .sort()
     .map((name) => join(full, name))
   // An empty folder is almost always a wrong path: loading nothing from it would pass silently.

@@ -158,6 +158,15 @@ describe('sub-folders of a rules folder are not read, and rules lint says so', (
     })
   })
 
+  it('a sub-folder named like a rule file (archive.yaml/) is a sub-folder: not read, and lint says so', () => {
+    const named = join(dir, 'folder-named-yaml')
+    mkdirSync(join(named, 'archive.yaml'), { recursive: true })
+    write('folder-named-yaml/a.yaml', 'rules:\n  - id: s.own\n    severity: suspicious\n    targets: [user]\n    keywords: [own]\n')
+    write('folder-named-yaml/archive.yaml/old.yaml', 'rules:\n  - id: s.old\n    severity: suspicious\n    targets: [user]\n    keywords: [old]\n')
+    expect(loadRules(named, { defaultRules: false }).rules.map((r) => r.id)).toEqual(['s.own'])
+    expect(runRulesCli('lint', named)).toEqual({ code: 0, out: 'ok: 1 rule in 1 file\n', err: `warning: ${named}/archive.yaml: ${warning}\n` })
+  })
+
   it('a folder whose rule files are all in sub-folders is an error, with the warning saying why', () => {
     const empty = join(dir, 'only-subfolders')
     mkdirSync(join(empty, 'team'), { recursive: true })
