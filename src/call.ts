@@ -507,14 +507,22 @@ export class CallRecord {
     data.duration_ms = round(performance.now() - this.started)
     addFields(data, extra)
     data.error = describeError(error)
-    if (this.accumulator) {
-      try {
-        data.partial_response = this.accumulator.result().response
-      } catch (e) {
-        reportFault('adapter', new Error(this.ctx.recorder.mask(errorText(e))))
-      }
+    let clean: ReadonlySet<string> | undefined
+    const accumulator = this.accumulator
+    if (accumulator) {
+      // A stream that failed part way (the connection cut, an error event): what it delivered reached the
+      // application, and is judged as a cut-short stream's is.
+      const info = this.checked("the stream accumulator's result()", () => accumulator.result())
+      data.partial_response = info.response ?? null
+      if (info.usage !== undefined) data.usage = info.usage
+      if (info.unscanned === undefined) {
+        const scan = scanTexts(this.ctx.rules, info.texts)
+        data.alert = scan.alert
+        data.security = securityOf(scan.matches, scan.invalid === undefined ? undefined : this.adapterFault(`the response's ${scan.invalid} (not scanned)`))
+        clean = scan.clean
+      } else data.security = securityOf([], info.unscanned)
     }
-    this.closingEvent = this.ctx.recorder.record('LLM_call_error', 'error', this.id, data)
+    this.closingEvent = this.ctx.recorder.record('LLM_call_error', 'error', this.id, data, undefined, clean)
   }
 
   /** Closes the call with its response read: a finish event, or with `failed` (a stream cut short) an error event holding what arrived. */

