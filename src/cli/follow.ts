@@ -1,9 +1,10 @@
-import { closeSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs'
+import { closeSync, fstatSync, readSync, type Stats, statSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { MonitorEvent } from '../types.js'
 import { logFiles } from '../store/files.js'
 import { type EventFilter, matches, needleFor } from '../store/queries.js'
-import { parseLine } from '../store/scan.js'
+import { CylestioError } from '../errors.js'
+import { openIfThere, parseLine } from '../store/scan.js'
 
 /**
  * A file of the log, open for reading. It is read through its descriptor, so it stays the same file
@@ -22,12 +23,15 @@ export interface OpenLogFile {
 
 /** The file at `path` opened for reading, or null when there is none (or it cannot be opened). */
 export function openLogFile(path: string): OpenLogFile | null {
-  let fd: number
+  let fd: number | null
   try {
-    fd = openSync(path, 'r')
-  } catch {
+    fd = openIfThere(path)
+  } catch (error) {
+    // A pipe or a device where a file of the log was: said, not waited on (a pipe would block the follower).
+    if (error instanceof CylestioError && error.message.includes('not a regular file')) throw error
     return null
   }
+  if (fd === null) return null
   const st = fstatSync(fd)
   return { fd, dev: st.dev, ino: st.ino, name: path, offset: 0 }
 }
@@ -131,8 +135,9 @@ async function followPath(
     closeSync(current.fd)
     return next
   }
-  closeSync(current.fd)
+  // Closed once the newer files are read: a failure reading them leaves it to the caller to close, once.
   readInOrder(newer, onLine)
+  closeSync(current.fd)
   return newer.at(-1)!
 }
 
@@ -201,8 +206,16 @@ function newerFiles(path: string, current: OpenLogFile | null): OpenLogFile[] | 
 /** Hands `onLine` the complete lines of `file` after its offset, with the byte offset of each; returns the offset after the last. */
 function readLines(file: OpenLogFile, onLine: (line: string, at: number) => void): number {
   const reader = new LineReader(file.fd, file.offset)
-  for (let at = reader.offset, line = reader.next(); line !== null; at = reader.offset, line = reader.next()) {
-    if (line !== '') onLine(line, at)
+  try {
+    for (let at = reader.offset, line = reader.next(); line !== null; at = reader.offset, line = reader.next()) {
+      if (line !== '') onLine(line, at)
+    }
+  } catch (error) {
+    // A file of the log that cannot be read (a folder put at a rotated name): said with its name.
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EISDIR') throw new CylestioError('EVENT_LOG_UNREADABLE', `${file.name} is a directory, not an event log file`, { cause: error })
+    if (typeof code === 'string') throw new CylestioError('EVENT_LOG_UNREADABLE', `${file.name}: cannot read the event log: ${(error as Error).message}`, { cause: error })
+    throw error
   }
   return reader.offset
 }

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, lstatSync, openSync, read, statSync } from 'node:fs'
+import { closeSync, constants, fstatSync, lstatSync, openSync, read, statSync } from 'node:fs'
 import { CylestioError } from '../errors.js'
 import { reportFault } from '../faults.js'
 import type { MonitorEvent } from '../types.js'
@@ -168,14 +168,26 @@ function sameFile(file: OpenLogFile): boolean {
   return now !== undefined && now.ino === was.ino && now.dev === was.dev
 }
 
-/** `file` opened for reading, or null when it does not exist (a missing log reads as empty). */
-function openIfThere(file: string): number | null {
+/**
+ * `file` opened for reading, or null when it does not exist (a missing log reads as empty). Opened without
+ * waiting (`O_NONBLOCK`): a pipe put where a log file was would otherwise hang the read until a writer came;
+ * anything but a regular file (or a directory, named as such when read) is refused.
+ * @internal
+ */
+export function openIfThere(file: string): number | null {
+  let fd: number
   try {
-    return openSync(file, 'r')
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw readError(file, error)
   }
+  const st = fstatSync(fd)
+  if (!st.isFile() && !st.isDirectory()) {
+    closeSync(fd)
+    throw new CylestioError('EVENT_LOG_UNREADABLE', `${file} is ${st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a device'}, not a regular file: the event log must be a file`)
+  }
+  return fd
 }
 
 /** The name of `source`, for messages. */

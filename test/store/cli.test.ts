@@ -1,6 +1,6 @@
-import { execFile, spawn, spawnSync } from 'node:child_process'
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { getEventListeners } from 'node:events'
-import { appendFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -406,6 +406,41 @@ describe('what the command line refuses', () => {
     const stdin = spawnSync('bash', ['-c', 'cat "$2" | "$0" "$1" events --file /dev/stdin', process.execPath, join(root, 'dist', 'cli.js'), file], { encoding: 'utf8', timeout: 20_000 })
     expect(stdin).toMatchObject({ status: 1, stdout: '', stderr: expect.stringContaining('/dev/stdin is a pipe, not a regular file') })
     expect(cli(['stats', '--file', '/dev/null'])).toMatchObject({ status: 1, stderr: expect.stringContaining('/dev/null is a device, not a regular file') })
+  })
+
+  it('a pipe among the rotated files is refused too, not waited on (events, stats)', () => {
+    const logDir = join(dir, 'fifo-rotated')
+    mkdirSync(logDir)
+    const log = join(logDir, 'events.jsonl')
+    writeFileSync(log, `${JSON.stringify(events[0])}\n`)
+    execFileSync('mkfifo', [`${log}.1`])
+    for (const args of [['events'], ['events', '--limit', '0'], ['stats']]) {
+      expect(cli([...args, '--file', log])).toMatchObject({ status: 1, stdout: '', stderr: expect.stringContaining(`${log}.1 is a pipe, not a regular file: the event log must be a file`) })
+    }
+  })
+
+  it('--follow that meets a file of the log it cannot read says why, once (no double close hiding it)', async () => {
+    const logDir = join(dir, 'follow-unreadable')
+    mkdirSync(logDir)
+    const log = join(logDir, 'events.jsonl')
+    writeFileSync(log, `${JSON.stringify(events[0])}\n`)
+    const follower = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'events', '--follow', '--json', '--file', log])
+    let stdout = ''
+    let stderr = ''
+    follower.stdout.on('data', (d) => (stdout += d))
+    follower.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => follower.on('exit', resolve))
+    for (const deadline = Date.now() + 10_000; stdout === '' && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20))
+    // A rotation whose first rotated name is a folder: the follower must read the folder to go on.
+    mkdirSync(`${log}.1`)
+    renameSync(log, `${log}.2`)
+    writeFileSync(log, `${JSON.stringify(events[1])}\n`)
+    const timer = setTimeout(() => follower.kill('SIGINT'), 10_000)
+    const code = await exited
+    clearTimeout(timer)
+    expect(code).toBe(1)
+    expect(stderr).toContain(`${log}.1 is a directory, not an event log file`)
+    expect(stderr).not.toContain('EBADF')
   })
 
   it('--follow on a path whose folder does not exist fails at once, naming the folder (exit 1), instead of waiting for ever', () => {
