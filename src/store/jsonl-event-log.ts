@@ -1,11 +1,11 @@
-import { closeSync, fstatSync, renameSync, statSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { closeSync, constants, fstatSync, openSync, renameSync, rmSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { CylestioError } from '../errors.js'
 import { countDropped, reportFault } from '../faults.js'
 import type { EventSink, MonitorEvent } from '../types.js'
 import { appendLines, openForAppend } from './append.js'
 import { flushOnExit, forgetOnExit } from './exit.js'
-import { checkedLogPath, makeDirs, rotatedPath } from './files.js'
+import { checkedLogPath, logFiles, makeDirs, rotatedPath } from './files.js'
 
 export interface JsonlEventLogOptions {
   /** The log file (one JSON event per line). Missing parent directories are created on the first open. */
@@ -22,6 +22,31 @@ export interface JsonlEventLogOptions {
   maxBytes?: number
   /** How many rotated files to keep when `maxBytes` is set; older ones are deleted. @default 5 */
   keep?: number
+}
+
+/** How long a rotation waits for another process's before taking its lock as left by a process that died. */
+const STALE_LOCK_MS = 5_000
+const lockPause = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Takes the rotation lock of the log at `path` (a file `path.lock` created exclusively), waiting while
+ * another process holds it; returns its release. A lock older than STALE_LOCK_MS was left by a process
+ * killed mid-rotation, and is taken over. A lock that cannot be made at all (a read-only folder) is not
+ * waited for: the rotation goes on as it would alone.
+ */
+function lockRotation(path: string): () => void {
+  const lock = `${path}.lock`
+  for (;;) {
+    try {
+      closeSync(openSync(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600))
+      return () => rmSync(lock, { force: true })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return () => {}
+    }
+    const held = statSync(lock, { throwIfNoEntry: false })
+    if (held !== undefined && Date.now() - held.mtimeMs > STALE_LOCK_MS) rmSync(lock, { force: true })
+    else Atomics.wait(lockPause, 0, 0, 1)
+  }
 }
 
 /** `options[name]`, or `fallback` when not given: an integer of at least `min`, else `EVENT_LOG_BAD_OPTION` naming it. */
@@ -186,24 +211,54 @@ export class JsonlEventLog implements EventSink {
     }
     if (this.maxBytes !== undefined && this.size > 0 && this.size + incoming > this.maxBytes) {
       this.rotate()
-      return this.open(incoming)
+      // Rotated by this process or another: the batch goes to the file at the path now, as full as it is
+      // (another process may have filled it meanwhile; it is not rotated twice in a row).
+      return this.openAfterRotation()
     }
     return this.fd
   }
 
+  private openAfterRotation(): number {
+    if (!this.openedOnce) makeDirs(dirname(this.path))
+    const fd = openForAppend(this.path)
+    const st = fstatSync(fd)
+    this.fd = fd
+    this.ino = st.ino
+    this.dev = st.dev
+    this.size = st.size
+    return fd
+  }
+
   /**
    * `path.(keep-1)` → `path.keep` (replacing the oldest) … `path` → `path.1`. Other processes appending to
-   * the same file follow on their next batch (they check the path before each write). Two processes that
-   * decide to rotate at the same instant can rotate twice; one generation is then shorter than maxBytes.
+   * the same file follow on their next batch (they check the path before each write). Processes that
+   * decide to rotate at the same instant rotate one at a time (a lock file, `path.lock`), and only the first
+   * rotates: the others find a new file at the path.
    */
   private rotate(): void {
+    const { ino, dev } = this
     this.closeFile()
-    for (let n = this.keep; n >= 1; n--) {
-      try {
-        renameSync(n === 1 ? this.path : rotatedPath(this.path, n - 1), rotatedPath(this.path, n))
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    // Processes sharing the log rotate one at a time: two renaming `path.1` to `path.2` at once would have
+    // the second rename overwrite the file the first just moved there (a generation lost). Under the lock,
+    // a file at the path other than the one this process found full was made by another's rotation: the
+    // log is rotated already, and this process appends to the new file.
+    const unlock = lockRotation(this.path)
+    try {
+      const st = statSync(this.path, { throwIfNoEntry: false })
+      if (st === undefined || st.ino !== ino || st.dev !== dev) return
+      // From the oldest file there is (one listing of the folder), not from `keep`: a large `keep` would
+      // cost a rename attempt for every number up to it at every rotation.
+      const [oldest] = logFiles(this.path) // `path.N` with the highest N, or the path itself
+      const highest = oldest === undefined || oldest === resolve(this.path) ? 0 : Number(oldest.slice(oldest.lastIndexOf('.') + 1))
+      for (let n = Math.min(this.keep, highest + 1); n >= 1; n--) {
+        try {
+          renameSync(n === 1 ? this.path : rotatedPath(this.path, n - 1), rotatedPath(this.path, n))
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+        }
       }
+    } finally {
+      unlock()
     }
   }
 

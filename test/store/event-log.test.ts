@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
-import { readFileSync, statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { getMonitorHealth } from '../../src/faults.js'
 import { flush, JsonlEventLog, resolveSink } from '../../src/store/index.js'
@@ -12,7 +12,7 @@ let children: Awaited<ReturnType<typeof buildChildren>>
 let dir: string
 
 beforeAll(async () => {
-  children = await buildChildren(['append-bench', 'append-forever', 'append-n', 'path-outage'])
+  children = await buildChildren(['append-bench', 'append-forever', 'append-n', 'append-sharing-rotation', 'path-outage'])
   dir = tempDir()
 })
 
@@ -88,6 +88,19 @@ describe('JsonlEventLog append path', () => {
     expect(flushed).toBeGreaterThan(1000)
     expect(events.length).toBeGreaterThanOrEqual(flushed)
     events.forEach((e, i) => expect(e.data.seq).toBe(i))
+  })
+
+  it('processes sharing a log that each rotate lose nothing: one rotates at a time, and a log another just rotated is not rotated again', async () => {
+    const shared = join(tempDir('cylestio-shared-rotation-'), 'events.jsonl')
+    const writers = ['a', 'b', 'c', 'd']
+    const results = await Promise.all(writers.map((w) => runChild(children.script('append-sharing-rotation'), [shared, w, '600', '1500'])))
+    for (const r of results) expect(r.code, r.stderr).toBe(0)
+    const files = readdirSync(dirname(shared)).filter((name) => name !== 'events.jsonl.lock')
+    expect(files.length).toBeGreaterThan(50)
+    const ids = files.flatMap((name) => readLog(join(dirname(shared), name)).events.map((e) => e.call_id))
+    expect(ids).toHaveLength(2400)
+    expect(new Set(ids).size).toBe(2400)
+    expect(existsSync(`${shared}.lock`)).toBe(false)
   })
 
   it('acceptance 3: four processes appending 5,000 events each to one file leave 20,000 whole lines', async () => {
