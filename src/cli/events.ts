@@ -283,8 +283,10 @@ const NOTE_WIDTH = 60
 function eventCells(e: MonitorEvent): string[] {
   const data = e.data ?? {}
   const usage = data.usage as { input_tokens?: number; output_tokens?: number } | undefined
-  const tokens = usage && (usage.input_tokens !== undefined || usage.output_tokens !== undefined)
-    ? `${usage.input_tokens ?? 0}→${usage.output_tokens ?? 0}`
+  // Counts only: a log line written by another tool may hold anything there.
+  const count = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? String(n) : '?')
+  const tokens = usage !== null && typeof usage === 'object' && (usage.input_tokens !== undefined || usage.output_tokens !== undefined)
+    ? `${usage.input_tokens === undefined ? 0 : count(usage.input_tokens)}→${usage.output_tokens === undefined ? 0 : count(usage.output_tokens)}`
     : ''
   return [
     String(e.timestamp ?? '').replace('T', ' ').replace('Z', ''),
@@ -312,7 +314,9 @@ function note(event: string, data: Record<string, unknown>): string {
     const matches = (data.security as { matches?: unknown } | undefined)?.matches
     if (Array.isArray(matches)) text = [...new Set(matches.map((m) => (m as { rule_id?: unknown } | null)?.rule_id).filter((id) => typeof id === 'string'))].join(', ')
   }
-  return text.length > NOTE_WIDTH ? `${text.slice(0, NOTE_WIDTH - 1)}…` : text
+  // Cut between characters, not inside one (an emoji is two UTF-16 units).
+  const chars = [...text]
+  return chars.length > NOTE_WIDTH ? `${chars.slice(0, NOTE_WIDTH - 1).join('')}…` : text
 }
 
 /**

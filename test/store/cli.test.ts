@@ -83,6 +83,7 @@ describe('cylestio-monitor events', () => {
       { ...base, event: 'LLM_call_error', level: 'error', timestamp: at(3), data: { error: { name: 'IncompleteStream', message: 'cut' } } },
       { ...base, event: 'LLM_call_start', level: 'warning', timestamp: at(4), data: { alert: 'suspicious', security: { matches: [{ rule_id: 'pii.email' }, { rule_id: 'pii.email' }, { rule_id: 'secrets.bearer-token' }] } } },
       { ...base, event: 'LLM_call_finish', timestamp: at(5), data: { alert: 'none', security: { matches: [] } } },
+      { ...base, event: 'LLM_call_blocked', level: 'warning', timestamp: at(6), data: { reason: `dangerous content: ${'x'.repeat(39)}😀😀😀😀😀`, usage: { input_tokens: 1e9, output_tokens: { n: 1 } } } },
     ]
     writeFileSync(path, noted.map((e) => `${JSON.stringify(e)}\n`).join(''))
     const { code, out } = await run(eventsCommand, ['--file', path])
@@ -95,7 +96,9 @@ describe('cylestio-monitor events', () => {
       'IncompleteStream',
       'pii.email, secrets.bearer-token',
       '',
+      `dangerous content: ${'x'.repeat(39)}😀…`,
     ])
+    expect(out).toContain('1000000000→?')
   })
 
   it('--json prints one event per line; --limit keeps the newest; --since/--until take durations and ISO dates', async () => {
