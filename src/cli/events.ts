@@ -67,7 +67,7 @@ export async function eventsCommand(argv: string[], io: CommandIO = {}): Promise
         help: { type: 'boolean', short: 'h' },
       },
     }))
-    refuseEmpty(values, ['channel', 'type', 'agent'])
+    refuseEmpty(values, ['channel', 'type', 'agent', 'file'])
     filter = {
       channel: values.channel,
       type: values.type,
@@ -182,7 +182,7 @@ export async function statsCommand(argv: string[], io: CommandIO = {}): Promise<
         help: { type: 'boolean', short: 'h' },
       },
     }))
-    refuseEmpty(values, ['agent'])
+    refuseEmpty(values, ['agent', 'file'])
   } catch (error) {
     err.write(`cylestio-monitor stats: ${(error as Error).message}\n\n${STATS_HELP}`)
     return 2

@@ -386,10 +386,10 @@ describe('what the command line refuses', () => {
   /** The built CLI in a child process; `timeout` ends one that would wait forever. */
   const cli = (args: string[]) => spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), ...args], { encoding: 'utf8', timeout: 20_000 })
 
-  it('an empty --channel, --type or --agent is a usage error naming the option (exit 2), not a filter that matches nothing', () => {
-    for (const [command, option] of [['events', '--channel'], ['events', '--type'], ['events', '--agent'], ['stats', '--agent']]) {
+  it('an empty --channel, --type, --agent or --file is a usage error naming the option (exit 2), not a filter that matches nothing', () => {
+    for (const [command, option] of [['events', '--channel'], ['events', '--type'], ['events', '--agent'], ['stats', '--agent'], ['events', '--file'], ['stats', '--file']]) {
       for (const args of [[option, ''], [`${option}=`]]) {
-        const { status, stdout, stderr } = cli([command, '--file', file, ...args])
+        const { status, stdout, stderr } = cli([command, ...(option === '--file' ? [] : ['--file', file]), ...args])
         expect(status).toBe(2)
         expect(stdout).toBe('')
         expect(stderr).toContain(`cylestio-monitor ${command}: ${option} needs a value, not an empty string`)
