@@ -199,26 +199,18 @@ export class JsonlEventLog implements EventSink {
       if (!st || st.ino !== this.ino || st.dev !== this.dev) this.closeFile()
       else this.size = st.size
     }
-    if (this.fd === null) {
-      if (!this.openedOnce) makeDirs(dirname(this.path))
-      const fd = openForAppend(this.path)
-      const st = fstatSync(fd)
-      this.fd = fd
-      this.ino = st.ino
-      this.dev = st.dev
-      this.size = st.size
-      this.openedOnce = true
-    }
+    const fd = this.fd ?? this.openPath()
     if (this.maxBytes !== undefined && this.size > 0 && this.size + incoming > this.maxBytes) {
       this.rotate()
       // Rotated by this process or another: the batch goes to the file at the path now, as full as it is
       // (another process may have filled it meanwhile; it is not rotated twice in a row).
-      return this.openAfterRotation()
+      return this.openPath()
     }
-    return this.fd
+    return fd
   }
 
-  private openAfterRotation(): number {
+  /** Opens the file at the path for appending (its folders made on the first open) and takes its size. */
+  private openPath(): number {
     if (!this.openedOnce) makeDirs(dirname(this.path))
     const fd = openForAppend(this.path)
     const st = fstatSync(fd)
@@ -226,6 +218,7 @@ export class JsonlEventLog implements EventSink {
     this.ino = st.ino
     this.dev = st.dev
     this.size = st.size
+    this.openedOnce = true
     return fd
   }
 
