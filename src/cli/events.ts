@@ -2,7 +2,7 @@ import { closeSync, type Stats, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { MonitorEvent } from '../types.js'
-import { defaultEventsPath, eventsFileFromEnv, logFiles, logPathProblem } from '../store/files.js'
+import { defaultEventsPath, eventsFileFromEnv, logFiles, logPathProblem, specialKind } from '../store/files.js'
 import { type AgentStats, type EventFilter, getAgentStats, queryEvents } from '../store/queries.js'
 import { holdFaults, releaseFaults } from '../faults.js'
 import { printableJson } from '../printable.js'
@@ -225,7 +225,7 @@ function logFile(command: string, given: string | undefined, err: { write(text: 
   // A pipe (`--file <(…)`), /dev/stdin or a device cannot be read from its end (`--limit`), twice, or from
   // an offset (`--follow`), and has no rotated files: refused, rather than read as an empty log.
   if (st !== undefined && !st.isFile()) {
-    err.write(`cylestio-monitor ${command}: ${file} is ${st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a device'}, not a regular file: the event log must be a file (save it to one first)\n`)
+    err.write(`cylestio-monitor ${command}: ${file} is ${specialKind(st)}, not a regular file: the event log must be a file (save it to one first)\n`)
     return undefined
   }
   return file

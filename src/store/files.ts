@@ -106,3 +106,8 @@ export function makeDirs(dir: string, mode = 0o700): void {
     }
   }
 }
+
+/** What a file that is not a regular file is, for messages: `a pipe`, `a socket` or `a device`. @internal */
+export function specialKind(st: { isFIFO(): boolean; isSocket(): boolean }): string {
+  return st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a device'
+}

@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, read, statSync } 
 import { CylestioError } from '../errors.js'
 import { reportFault } from '../faults.js'
 import type { MonitorEvent } from '../types.js'
-import { logFiles } from './files.js'
+import { logFiles, specialKind } from './files.js'
 import { SkippedLineError } from './skipped-line.js'
 
 /** Bytes read at a time (reused for the whole scan; a line longer than this grows the buffer). */
@@ -185,7 +185,7 @@ export function openIfThere(file: string): number | null {
   const st = fstatSync(fd)
   if (!st.isFile() && !st.isDirectory()) {
     closeSync(fd)
-    throw new CylestioError('EVENT_LOG_UNREADABLE', `${file} is ${st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a device'}, not a regular file: the event log must be a file`)
+    throw new CylestioError('EVENT_LOG_UNREADABLE', `${file} is ${specialKind(st)}, not a regular file: the event log must be a file`)
   }
   return fd
 }
