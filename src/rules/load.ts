@@ -93,7 +93,8 @@ export interface LintResult {
   /**
    * Likely mistakes that do not make the files invalid: a sub-folder holding YAML files in a folder
    * given (it is not read), an id in `disable` that names no rule of the built-in packs nor of an
-   * earlier file (a typo such as `pii.emial`).
+   * earlier file (a typo such as `pii.emial`), a rule that replaces one of the same id from the packs or
+   * an earlier file.
    */
   warnings: RuleError[]
 }
@@ -121,9 +122,11 @@ export function lintRules(paths: string[], options: { defaultRules?: boolean } =
   })
   // The built-in packs load before any file at run time: their ids are known even when not linted.
   const known = new Set<string>()
+  const packIds = new Set<string>()
   if (!(options.defaultRules ?? true)) {
     try {
-      for (const file of ruleFiles(defaultRulesDir())) for (const rule of readRuleFile(file).rules) known.add(rule.id)
+      for (const file of ruleFiles(defaultRulesDir())) for (const rule of readRuleFile(file).rules) packIds.add(rule.id)
+      for (const id of packIds) known.add(id)
     } catch {
       // The packs are linted on their own; a problem there is not this run's.
     }
@@ -134,6 +137,12 @@ export function lintRules(paths: string[], options: { defaultRules?: boolean } =
     const read = readRuleFile(file, problems)
     for (const { id, line } of read.disable) {
       if (!byId.has(id) && !known.has(id)) warnings.push(new RuleError(`\`disable\` names no rule of the built-in packs or of an earlier file: ${id}`, file, line, id))
+    }
+    // A rule of an id already loaded replaces that rule, on purpose or not (an example copied with its id).
+    for (const rule of read.rules) {
+      const earlier = byId.get(rule.id)
+      const replaced = earlier !== undefined && earlier.file !== rule.file ? `${earlier.file}:${earlier.line}` : earlier === undefined && packIds.has(rule.id) ? 'the built-in packs' : undefined
+      if (replaced) warnings.push(new RuleError(`replaces the rule of the same id from ${replaced} (give this one an id of its own to keep both)`, rule.file, rule.line, rule.id))
     }
     apply(byId, read)
     for (const rule of read.rules) known.add(rule.id)

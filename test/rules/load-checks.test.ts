@@ -205,6 +205,22 @@ describe('D14: disable, hidden files, aliases, duplicate keys', () => {
     expect(loadRules(file).size).toBe(loadRules().size - 1)
   })
 
+  it('rules lint warns about a rule that replaces one of the same id, from the packs or an earlier file; loading stays silent', async () => {
+    const mine = (id: string) => `rules:\n  - id: ${id}\n    severity: suspicious\n    targets: [user]\n    keywords: [mine]\n`
+    const first = write('replaces-pack.yaml', mine('secrets.bearer-token'))
+    const second = write('replaces-first.yaml', mine('secrets.bearer-token'))
+    const { code, err } = await run('lint', first, second)
+    expect(code).toBe(0)
+    expect(err).toContain(`warning: ${first}:2 (rule secrets.bearer-token): replaces the rule of the same id from the built-in packs (give this one an id of its own to keep both)`)
+    expect(err).toContain(`warning: ${second}:2 (rule secrets.bearer-token): replaces the rule of the same id from ${first}:2`)
+    const pack = loadRules().rules.find((r) => r.id === 'secrets.bearer-token')!
+    expect(lintRules([first]).warnings.map((w) => w.message)).toEqual([
+      `${first}:2 (rule secrets.bearer-token): replaces the rule of the same id from ${pack.file}:${pack.line} (give this one an id of its own to keep both)`,
+    ])
+    expect(lintRules([write('own-id.yaml', mine('acme.own-id'))]).warnings).toEqual([])
+    expect(loadRules(first).rules.find((r) => r.id === 'secrets.bearer-token')!.file).toBe(first)
+  })
+
   it('hidden files in a folder (editor lock files) are left out', () => {
     const folder = join(dir, 'with-lock')
     mkdirSync(folder)
