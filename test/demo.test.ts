@@ -43,6 +43,9 @@ describe('cylestio-monitor demo', () => {
     const finishOf = (start: MonitorEvent) => llm.find((e) => e.event === 'LLM_call_finish' && e.call_id === start.call_id)!
     const suspicious = starts.find((e) => JSON.stringify(e.data.messages).includes(DEMO_PROMPTS.suspicious))!
     expect(suspicious.data.alert).toBe('suspicious')
+    // Its row names the rules that flagged it, as `events` does.
+    const flaggedBy = [...new Set((suspicious.data.security as { matches: Array<{ rule_id: string }> }).matches.map((m) => m.rule_id))].join(', ')
+    expect(stdout.split('\n').find((line) => line.includes('LLM_call_start') && line.includes('suspicious'))).toContain(flaggedBy)
 
     const streamed = starts.filter((e) => e.data.stream === true)
     expect(streamed.map((e) => e.data.method).sort()).toEqual(['messages.create', 'messages.stream'])

@@ -163,7 +163,13 @@ export function eventTable(events: MonitorEvent[]): string {
       String(d.model ?? ''),
       usage ? `${usage.input_tokens ?? 0}/${usage.output_tokens ?? 0}` : '',
       typeof d.duration_ms === 'number' ? `${d.duration_ms.toFixed(1)} ms` : '',
-      e.event === 'LLM_call_error' ? `${d.error?.status ?? ''} ${d.error?.name ?? ''}`.trim() : e.event === 'LLM_call_blocked' ? String(d.reason ?? '') : '',
+      e.event === 'LLM_call_error'
+        ? `${d.error?.status ?? ''} ${d.error?.name ?? ''}`.trim()
+        : e.event === 'LLM_call_blocked'
+          ? String(d.reason ?? '')
+          : d.alert === 'suspicious' || d.alert === 'dangerous'
+            ? [...new Set(((d.security?.matches ?? []) as Array<{ rule_id: string }>).map((m) => m.rule_id))].join(', ')
+            : '',
     ]
   })
   const head = ['time (UTC)', 'event', 'method', 'alert', 'model', 'tokens in/out', 'duration', 'note']
