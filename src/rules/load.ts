@@ -139,7 +139,9 @@ export function lintRules(paths: string[], options: { defaultRules?: boolean } =
       if (!byId.has(id) && !known.has(id)) warnings.push(new RuleError(`\`disable\` names no rule of the built-in packs or of an earlier file: ${id}`, file, line, id))
     }
     // A rule of an id already loaded replaces that rule, on purpose or not (an example copied with its id).
+    const disabled = new Set(read.disable.map(({ id }) => id))
     for (const rule of read.rules) {
+      if (disabled.has(rule.id)) continue // turned off, then written anew: on purpose
       const earlier = byId.get(rule.id)
       const replaced = earlier !== undefined && earlier.file !== rule.file ? `${earlier.file}:${earlier.line}` : earlier === undefined && packIds.has(rule.id) ? 'the built-in packs' : undefined
       if (replaced) warnings.push(new RuleError(`replaces the rule of the same id from ${replaced} (give this one an id of its own to keep both)`, rule.file, rule.line, rule.id))

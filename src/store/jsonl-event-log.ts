@@ -24,19 +24,20 @@ export interface JsonlEventLogOptions {
   keep?: number
 }
 
-/** How long a rotation waits for another process's before taking its lock as left by a process that died. */
+/** A rotation lock older than this was left by a process that died mid-rotation (a rotation takes milliseconds). */
 const STALE_LOCK_MS = 5_000
-const lockPause = new Int32Array(new SharedArrayBuffer(4))
 
 /**
- * Takes the rotation lock of the log at `path` (a file `path.lock` created exclusively), waiting while
- * another process holds it; returns its release. A lock older than STALE_LOCK_MS was left by a process
- * killed mid-rotation, and is taken over. A lock that cannot be made at all (a read-only folder) is not
- * waited for: the rotation goes on as it would alone.
+ * Takes the rotation lock of the log at `path` (a file `path.lock` created exclusively) and returns its
+ * release, or undefined when another process holds it: that one is rotating the log right now, so this
+ * process does not wait (it would block the application): its batch is appended to the file at the path,
+ * and the next batch sees the rotated log. A lock older than STALE_LOCK_MS was left by a process killed
+ * mid-rotation, and is taken over. A lock that cannot be made (a read-only folder, something else at its
+ * name) is not waited for: the rotation goes on as it would alone.
  */
-function lockRotation(path: string): () => void {
+function lockRotation(path: string): (() => void) | undefined {
   const lock = `${path}.lock`
-  for (;;) {
+  for (let attempt = 0; attempt < 2; attempt++) {
     try {
       closeSync(openSync(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600))
       return () => rmSync(lock, { force: true })
@@ -44,9 +45,11 @@ function lockRotation(path: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return () => {}
     }
     const held = statSync(lock, { throwIfNoEntry: false })
-    if (held !== undefined && Date.now() - held.mtimeMs > STALE_LOCK_MS) rmSync(lock, { force: true })
-    else Atomics.wait(lockPause, 0, 0, 1)
+    if (held !== undefined && !held.isFile()) return () => {} // not a lock of ours: not waited for, not removed
+    if (held !== undefined && Date.now() - held.mtimeMs <= STALE_LOCK_MS) return undefined
+    rmSync(lock, { force: true }) // stale (or gone meanwhile): taken over, once
   }
+  return undefined
 }
 
 /** `options[name]`, or `fallback` when not given: an integer of at least `min`, else `EVENT_LOG_BAD_OPTION` naming it. */
@@ -236,13 +239,16 @@ export class JsonlEventLog implements EventSink {
     // a file at the path other than the one this process found full was made by another's rotation: the
     // log is rotated already, and this process appends to the new file.
     const unlock = lockRotation(this.path)
+    if (unlock === undefined) return // another process is rotating: this batch goes to the file at the path
     try {
       const st = statSync(this.path, { throwIfNoEntry: false })
       if (st === undefined || st.ino !== ino || st.dev !== dev) return
       // From the oldest file there is (one listing of the folder), not from `keep`: a large `keep` would
-      // cost a rename attempt for every number up to it at every rotation.
+      // cost a rename attempt for every number up to it at every rotation. Files past `keep` (a `keep`
+      // lowered since) are deleted.
       const [oldest] = logFiles(this.path) // `path.N` with the highest N, or the path itself
       const highest = oldest === undefined || oldest === resolve(this.path) ? 0 : Number(oldest.slice(oldest.lastIndexOf('.') + 1))
+      for (let n = highest; n >= this.keep; n--) rmSync(rotatedPath(this.path, n), { force: true })
       for (let n = Math.min(this.keep, highest + 1); n >= 1; n--) {
         try {
           renameSync(n === 1 ? this.path : rotatedPath(this.path, n - 1), rotatedPath(this.path, n))
@@ -250,6 +256,10 @@ export class JsonlEventLog implements EventSink {
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
         }
       }
+    } catch (error) {
+      // A rotation that fails (a folder the log's file can be written in but not renamed in) loses nothing:
+      // the batch is appended to the file as it is, and the next batch tries again.
+      reportFault('event-log', error instanceof Error ? new Error(`${this.path}: cannot rotate: ${error.message}`) : error)
     } finally {
       unlock()
     }

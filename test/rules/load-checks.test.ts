@@ -218,6 +218,8 @@ describe('D14: disable, hidden files, aliases, duplicate keys', () => {
       `${first}:2 (rule secrets.bearer-token): replaces the rule of the same id from ${pack.file}:${pack.line} (give this one an id of its own to keep both)`,
     ])
     expect(lintRules([write('own-id.yaml', mine('acme.own-id'))]).warnings).toEqual([])
+    // Turned off, then written anew in the same file: on purpose, no warning.
+    expect(lintRules([write('disable-then-redefine.yaml', `disable: [secrets.bearer-token]\n${mine('secrets.bearer-token')}`)]).warnings).toEqual([])
     expect(loadRules(first).rules.find((r) => r.id === 'secrets.bearer-token')!.file).toBe(first)
   })
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { getMonitorHealth } from '../../src/faults.js'
@@ -101,6 +101,40 @@ describe('JsonlEventLog append path', () => {
     expect(ids).toHaveLength(2400)
     expect(new Set(ids).size).toBe(2400)
     expect(existsSync(`${shared}.lock`)).toBe(false)
+  })
+
+  it('a rotation never waits long nor loses a batch: a held lock, a folder at the lock name, a lowered keep', () => {
+    const base = tempDir('cylestio-rotation-edges-')
+    const line = (i: number) => JSON.stringify(makeEvent(i))
+    const seqs = (file: string) => readdirSync(dirname(file)).filter((n) => n.startsWith('ev.jsonl') && !n.endsWith('.lock')).sort().flatMap((n) => readLog(join(dirname(file), n)).events.map((e) => e.data.seq as number))
+    const dropped = getMonitorHealth().droppedEvents
+    // A lock another process holds (fresh): this process does not wait for it; its batches go to the log unrotated.
+    const held = join(base, 'held', 'ev.jsonl')
+    mkdirSync(dirname(held))
+    writeFileSync(`${held}.lock`, '')
+    const started = performance.now()
+    const a = new JsonlEventLog({ path: held, maxBytes: 600, keep: 5 })
+    for (let i = 0; i < 30; i++) a.write(line(i))
+    a.close()
+    expect(performance.now() - started).toBeLessThan(3000) // 30 rotations wanted: none waits for the lock (5 s before)
+    expect(seqs(held).sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i))
+    // A folder where the lock would be: not ours, not waited for, not removed; rotation goes on.
+    const folder = join(base, 'folder', 'ev.jsonl')
+    mkdirSync(`${folder}.lock`, { recursive: true })
+    const b = new JsonlEventLog({ path: folder, maxBytes: 600, keep: 100 })
+    for (let i = 0; i < 30; i++) b.write(line(i))
+    b.close()
+    expect(seqs(folder).sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i))
+    expect(statSync(`${folder}.lock`).isDirectory()).toBe(true)
+    expect(getMonitorHealth().droppedEvents).toBe(dropped)
+    // keep lowered since the last run: the files past it go at the next rotation.
+    const lowered = join(base, 'lowered', 'ev.jsonl')
+    mkdirSync(dirname(lowered))
+    for (let n = 1; n <= 6; n++) writeFileSync(`${lowered}.${n}`, `${line(100 + n)}\n`)
+    const c = new JsonlEventLog({ path: lowered, maxBytes: 600, keep: 2 })
+    for (let i = 0; i < 10; i++) c.write(line(i))
+    c.close()
+    expect(readdirSync(dirname(lowered)).sort()).toEqual(['ev.jsonl', 'ev.jsonl.1', 'ev.jsonl.2'])
   })
 
   it('acceptance 3: four processes appending 5,000 events each to one file leave 20,000 whole lines', async () => {
